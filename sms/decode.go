@@ -170,18 +170,14 @@ func (r *reader) statusReport(m *Message, fo byte) error {
 	if r.left() == 0 {
 		return nil
 	}
-	// TP-PI, TS 23.040 9.2.3.27. Bit 7 announces another PI octet, which
-	// carries nothing we know and is skipped. Bits 3..6 are reserved: when
-	// any is set the octet is garbage, and like Android we then ignore the
-	// optional fields rather than guess at them (gnokii read past the
-	// buffer on such reports).
+	// TP-PI, TS 23.040 9.2.3.27. Bits 3..6 are reserved and bit 7 would
+	// announce further PI octets that define nothing yet. When any of
+	// them is set the octet is garbage, and rather than guess at what
+	// follows (gnokii read past its buffer on such reports) we keep the
+	// mandatory fields, which carry the delivery status, and ignore the
+	// rest, as Android does for reserved bits.
 	pi, _ := r.byte(fieldPI)
-	for ext := pi; ext&0x80 != 0; {
-		if ext, err = r.byte(fieldPI); err != nil {
-			return err
-		}
-	}
-	if pi&0x78 != 0 {
+	if pi&0xf8 != 0 {
 		r.off = len(r.b)
 		return nil
 	}

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,5 +105,130 @@ func TestDecodeHexForms(t *testing.T) {
 		if !errors.As(err, &de) || !errors.Is(err, ErrBadHex) || de.Offset != tt.off || de.Field != "hex" {
 			t.Errorf("DecodeHex(%q) error = %v, want hex error at %d", tt.in, err, tt.off)
 		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	// Valid DELIVER: SMSC 0-7, first octet 8, TP-OA 9-16, TP-PID 17,
+	// TP-DCS 18, TP-SCTS 19-25, TP-UDL 26, TP-UD 27-37.
+	const deliver = "07911326040000F0" + "04" + "0B911346610089F6" + "00" + "00" + "20806291731408" + "0C" + "C8F71D14969741F977FD07"
+	// Valid STATUS-REPORT without SMSC: first octet 0, TP-MR 1, TP-RA 2-9,
+	// TP-SCTS 10-16, TP-DT 17-23, TP-ST 24.
+	const report = "06" + "D6" + "0B911326880736F4" + "11101171955140" + "11101171957140" + "00"
+	tests := []struct {
+		name     string
+		hex      string
+		dir      Direction
+		withSMSC bool
+		field    string
+		off      int
+		err      error
+	}{
+		{"empty", "", MT, true, "SMSC", 0, ErrTruncated},
+		{"empty tpdu", "", MT, false, "first octet", 0, ErrTruncated},
+		{"only smsc", "00", MT, true, "first octet", 1, ErrTruncated},
+		{"smsc too long", "0C91" + "1326040000F01326040000F0", MT, true, "SMSC", 0, ErrBadLength},
+		{"smsc truncated", "07911326", MT, true, "SMSC", 2, ErrTruncated},
+		{"smsc fill inside", "0391F123" + deliver[16:], MT, true, "SMSC", 0, ErrBadAddress},
+		{"submit-report in MT", "00" + "01", MT, true, "first octet", 1, ErrUnsupportedType},
+		{"reserved MTI", "0003", MT, true, "first octet", 1, ErrUnsupportedType},
+		{"deliver-report in MO", "0000", MO, true, "first octet", 1, ErrUnsupportedType},
+		{"command in MO", "0002", MO, true, "first octet", 1, ErrUnsupportedType},
+		{"truncated after OA", deliver[:34], MT, true, "TP-PID", 17, ErrTruncated},
+		{"truncated OA", deliver[:24], MT, true, "TP-OA", 11, ErrTruncated},
+		{"OA too long", deliver[:18] + "15" + deliver[20:], MT, true, "TP-OA", 9, ErrBadLength},
+		{"truncated SCTS", deliver[:44], MT, true, "TP-SCTS", 19, ErrTruncated},
+		{"SCTS not BCD", deliver[:38] + "A2" + deliver[40:], MT, true, "TP-SCTS", 19, ErrBadTime},
+		{"SCTS month 13", deliver[:40] + "31" + deliver[42:], MT, true, "TP-SCTS", 19, ErrBadTime},
+		{"SCTS Feb 30", deliver[:40] + "2003" + deliver[44:], MT, true, "TP-SCTS", 19, ErrBadTime},
+		{"no UDL", deliver[:52], MT, true, "TP-UDL", 26, ErrTruncated},
+		{"UDL past end", deliver[:52] + "20" + deliver[54:], MT, true, "TP-UD", 27, ErrTruncated},
+		{"UDL over 160", deliver[:52] + "A1" + deliver[54:], MT, true, "TP-UDL", 26, ErrBadLength},
+		{"trailing data", deliver + "00", MT, true, "TP-UD", 38, ErrTrailingData},
+		{"reserved coding group", deliver[:36] + "80" + deliver[38:], MT, true, "TP-DCS", 18, ErrBadDCS},
+		{"compressed", deliver[:36] + "20" + deliver[38:], MT, true, "TP-DCS", 18, ErrBadDCS},
+		{"reserved alphabet", deliver[:36] + "0C" + deliver[38:], MT, true, "TP-DCS", 18, ErrBadDCS},
+		{"ucs2 odd length", deliver[:36] + "08" + deliver[38:52] + "03" + "004100", MT, true, "TP-UD", 27, ErrBadLength},
+		{"8bit UDL over 140", deliver[:36] + "04" + deliver[38:52] + "8D", MT, true, "TP-UDL", 26, ErrBadLength},
+		{"UDHL past end", "00" + "44" + deliver[18:52] + "03" + "05000300", MT, true, "TP-UDH", 20, ErrBadLength},
+		{"IE past UDH", "00" + "44" + deliver[18:52] + "05" + "0400030102", MT, true, "TP-UDH", 21, ErrBadLength},
+		{"UDH longer than UDL", "00" + "44" + deliver[18:52] + "02" + "0500", MT, true, "TP-UDH", 20, ErrBadLength},
+		{"report truncated RA", report[:10], MT, false, "TP-RA", 4, ErrTruncated},
+		{"report no DT", report[:34], MT, false, "TP-DT", 17, ErrTruncated},
+		{"report no ST", report[:48], MT, false, "TP-ST", 24, ErrTruncated},
+		{"report PI UDL past end", report + "04" + "05" + "C8", MT, false, "TP-UD", 27, ErrTruncated},
+		{"report PI DCS missing", report + "02", MT, false, "TP-DCS", 26, ErrTruncated},
+		{"report PI bad DCS", report + "02" + "90", MT, false, "TP-DCS", 26, ErrBadDCS},
+		{"report PI 0 and junk", report + "00" + "41", MT, false, "TP-UD", 26, ErrTrailingData},
+		{"submit no VP", "0011" + "00" + "0B916407281553F8" + "0000", MO, true, "TP-VP", 13, ErrTruncated},
+		{"submit enhanced VP short", "0009" + "00" + "0B916407281553F8" + "0000" + "0102", MO, true, "TP-VP", 13, ErrTruncated},
+		{"submit absolute VP bad", "0019" + "00" + "0B916407281553F8" + "0000" + "FF000000000000" + "00", MO, true, "TP-VP", 13, ErrBadTime},
+		{"submit DA fill inside", "0001" + "00" + "049122F1" + "0000" + "00", MO, true, "TP-DA", 3, ErrBadAddress},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := DecodeHex(tt.hex, tt.dir, tt.withSMSC)
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("DecodeHex(%s) = %+v, %v; want a *DecodeError", tt.hex, m, err)
+			}
+			if de.Field != tt.field || de.Offset != tt.off || !errors.Is(err, tt.err) {
+				t.Errorf("error %q (field %q, offset %d), want field %q offset %d, %v", err, de.Field, de.Offset, tt.field, tt.off, tt.err)
+			}
+			if !strings.HasPrefix(err.Error(), "sms: decode "+tt.field+" at byte ") {
+				t.Errorf("error text %q", err)
+			}
+		})
+	}
+}
+
+func TestDecodeTolerated(t *testing.T) {
+	const report = "06" + "D6" + "0B911326880736F4" + "11101171955140" + "11101171957140" + "00"
+	tests := []struct {
+		name string
+		hex  string
+		dir  Direction
+		want func(*Message) bool
+	}{
+		{"report garbage PI", "00" + report + "FF", MT, func(m *Message) bool { return m.Status == 0 && m.Text == "" }},
+		{"report garbage PI and more", "00" + report + "F7" + "0102030405", MT, func(m *Message) bool { return m.Status == 0 }},
+		{"report PI with text", "00" + report + "07" + "00" + "00" + "02" + "E834", MT, func(m *Message) bool { return m.Text == "hi" }},
+		{"report PI only PID", "00" + report + "01" + "7F", MT, func(m *Message) bool { return m.PID == 0x7F }},
+		{"concat seq 0 ignored", "0044" + "0B911346610089F6" + "0000" + "20806291731408" + "09" + "050003010200" + "D069", MT,
+			func(m *Message) bool { return m.Concat == nil && m.Text == "hi" }},
+		{"concat wrong IE length ignored", "0044" + "0B911346610089F6" + "0000" + "20806291731408" + "08" + "0400020102" + "A0D3", MT,
+			func(m *Message) bool { return m.Concat == nil && m.Text == "hi" }},
+		{"unknown IE skipped", "0044" + "0B911346610089F6" + "0000" + "20806291731408" + "07" + "037001FF" + "40A701", MT,
+			func(m *Message) bool { return m.Concat == nil && m.Text == "hi" }},
+		{"16-bit ports", "0044" + "0B911346610089F6" + "0004" + "20806291731408" + "08" + "060504" + "0B84" + "23F0" + "AA", MT,
+			func(m *Message) bool {
+				return m.DstPort == 2948 && m.SrcPort == 9200 && m.Encoding == Binary && string(m.Data) == "\xAA"
+			}},
+		{"8-bit ports and 16-bit concat", "0044" + "0B911346610089F6" + "00F5" + "20806291731408" + "0C" + "0A" + "040210F0" + "0804ABCD0302" + "BB", MT,
+			func(m *Message) bool {
+				return m.DstPort == 0x10 && m.SrcPort == 0xF0 && m.Encoding == Binary &&
+					m.Concat != nil && *m.Concat == Concat{Ref: 0xABCD, Ref16: true, Total: 3, Seq: 2}
+			}},
+		{"dangling escape", "0004" + "0B911346610089F6" + "0000" + "20806291731408" + "02" + "E10D", MT,
+			func(m *Message) bool { return m.Text == "a " && len(m.UD) == 2 }},
+		{"lone surrogate", "0004" + "0B911346610089F6" + "0008" + "20806291731408" + "04" + "D83D0041", MT,
+			func(m *Message) bool { return m.Text == "\uFFFDA" }},
+		{"empty SMSC with TOA only", "0181" + "04" + "0B911346610089F6" + "0000" + "20806291731408" + "00", MT,
+			func(m *Message) bool { return m.SMSC == "" && m.Text == "" }},
+		{"national language tables", "0044" + "0B911346610089F6" + "0000" + "20806291731408" + "06" + "03250101" + "3800", MT,
+			func(m *Message) bool { return m.NationalLocking == 1 && m.Text == "ı" }},
+		{"national single shift", "0044" + "0B911346610089F6" + "0000" + "20806291731408" + "07" + "03240101" + "D8CC01", MT,
+			func(m *Message) bool { return m.NationalShift == 1 && m.Text == "ş" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := DecodeHex(tt.hex, tt.dir, true)
+			if err != nil {
+				t.Fatalf("DecodeHex: %v", err)
+			}
+			if !tt.want(m) {
+				t.Errorf("decoded %+v", m)
+			}
+		})
 	}
 }

@@ -66,7 +66,7 @@ func TestEncodeSubmitRoundTrip(t *testing.T) {
 }
 
 func TestEncodeDeliverRoundTrip(t *testing.T) {
-	when := time.Date(2025, 12, 31, 23, 59, 58, 0, time.FixedZone("", -(4*3600 + 30*60)))
+	when := time.Date(2025, 12, 31, 23, 59, 58, 0, time.FixedZone("", -(4*3600+30*60)))
 	tests := []struct {
 		name  string
 		from  string
