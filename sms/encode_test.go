@@ -1,6 +1,8 @@
 package sms
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +128,105 @@ func TestEncodeStatusReportRoundTrip(t *testing.T) {
 			!m.SCTS.Equal(scts) || !m.Discharge.Equal(dt) {
 			t.Errorf("decoded %+v", m)
 		}
+	}
+}
+
+func TestEncodeErrors(t *testing.T) {
+	when := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		fn   func() error
+		want error
+	}{
+		{"submit to alphanumeric", func() error { _, err := EncodeSubmit("ACME", "x", SubmitOptions{}); return err }, ErrBadAddress},
+		{"submit to empty", func() error { _, err := EncodeSubmit("", "x", SubmitOptions{}); return err }, ErrBadAddress},
+		{"submit to 21 digits", func() error { _, err := EncodeSubmit("+"+strings.Repeat("1", 21), "x", SubmitOptions{}); return err }, ErrBadAddress},
+		{"submit bad smsc", func() error { _, err := EncodeSubmit("+1", "x", SubmitOptions{SMSC: "SMSC"}); return err }, ErrBadAddress},
+		{"submit invalid utf8", func() error { _, err := EncodeSubmit("+1", "a\xffb", SubmitOptions{}); return err }, ErrInvalidText},
+		{"submit ref 256", func() error { _, err := EncodeSubmit("+1", "x", SubmitOptions{Ref: 256}); return err }, ErrBadOption},
+		{"submit ref16 65536", func() error { _, err := EncodeSubmit("+1", "x", SubmitOptions{Ref: 65536, Ref16: true}); return err }, ErrBadOption},
+		{"submit negative ref", func() error { _, err := EncodeSubmit("+1", "x", SubmitOptions{Ref: -1}); return err }, ErrBadOption},
+		{"submit negative max", func() error { _, err := EncodeSubmit("+1", "x", SubmitOptions{MaxSegments: -1}); return err }, ErrBadOption},
+		{"deliver sender 12 chars", func() error { _, err := EncodeDeliver("ABCDEFGHIJKL", "x", DeliverOptions{Time: when}); return err }, ErrBadAddress},
+		{"deliver sender not gsm", func() error { _, err := EncodeDeliver("Привет", "x", DeliverOptions{Time: when}); return err }, ErrBadAddress},
+		{"deliver year 2070", func() error {
+			_, err := EncodeDeliver("+1", "x", DeliverOptions{Time: time.Date(2070, 1, 1, 0, 0, 0, 0, time.UTC)})
+			return err
+		}, ErrBadTime},
+		{"report mr 256", func() error { _, err := EncodeStatusReport(256, "+1", when, when, 0, ""); return err }, ErrBadOption},
+		{"report alphanumeric", func() error { _, err := EncodeStatusReport(1, "ACME", when, when, 0, ""); return err }, ErrBadAddress},
+		{"report year 1969", func() error {
+			_, err := EncodeStatusReport(1, "+1", when, time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC), 0, "")
+			return err
+		}, ErrBadTime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.fn()
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "sms: ") || strings.Count(msg, "sms: ") != 1 {
+				t.Errorf("error text %q", msg)
+			}
+		})
+	}
+}
+
+func TestEncodeTimestampZones(t *testing.T) {
+	tests := []struct {
+		name string
+		zone *time.Location
+		oct  string // last octet of TP-SCTS
+	}{
+		{"utc", time.UTC, "00"},
+		{"plus 1", time.FixedZone("", 3600), "40"},
+		{"minus 4:30", time.FixedZone("", -(4*3600 + 30*60)), "89"},
+		{"nepal 5:45", time.FixedZone("", 5*3600+45*60), "32"},
+		{"plus 14", time.FixedZone("", 14*3600), "65"},
+		{"odd offset truncated", time.FixedZone("LMT", 3600+7*60), "40"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			when := time.Date(2024, 2, 29, 23, 59, 59, 999, tt.zone)
+			pdus, err := EncodeDeliver("+1", "x", DeliverOptions{Time: when})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Decode(pdus[0].Bytes, MT, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !m.SCTS.Equal(when.Truncate(time.Second)) {
+				t.Errorf("SCTS %v, want %v", m.SCTS, when)
+			}
+			tp := pdus[0].TPDU()
+			if got := fmt.Sprintf("%02X", tp[len(tp)-3]); got != tt.oct {
+				t.Errorf("zone octet %s, want %s (%s)", got, tt.oct, pdus[0].Hex())
+			}
+		})
+	}
+}
+
+func TestEncodeLiteralHex(t *testing.T) {
+	// Hand-checked against TS 23.040: SMS-SUBMIT, TP-MR 0, DA +46708251358,
+	// GSM 7-bit "hellohello", no VP, modem-default SMSC.
+	pdus, err := EncodeSubmit("+46708251358", "hellohello", SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pdus[0].Hex(), "0001000B916407281553F800000AE8329BFD4697D9EC37"; got != want {
+		t.Errorf("Hex = %s, want %s", got, want)
+	}
+	if pdus[0].TPDULen != 22 {
+		t.Errorf("TPDULen %d, want 22", pdus[0].TPDULen)
+	}
+	// SMS-DELIVER of the classic example, re-encoded.
+	d, err := EncodeDeliver("+31641600986", "How are you?", DeliverOptions{SMSC: "+31624000000", Time: time.Date(2002, 8, 26, 19, 37, 41, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d[0].Hex(), "07911326040000F0040B911346610089F60000208062917314000CC8F71D14969741F977FD07"; got != want {
+		t.Errorf("Hex = %s, want %s", got, want)
 	}
 }
