@@ -1,0 +1,338 @@
+// Package config holds the one configuration struct of smsgw and the way it is built:
+// defaults, then a YAML file, then SMSGW_* environment variables, then command-line flags.
+// Validate reports every problem with the key that has it and how to fix it, and Dump
+// writes the effective configuration with secrets masked.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultPath is where serve looks for its configuration when --config is not given.
+const DefaultPath = "/etc/smsgw/smsgw.yaml"
+
+// Config is the whole configuration of one smsgw process. The yaml tag of each field is
+// also its key: nested keys are joined with "." in messages and with "_" in environment
+// variable names (log.level ⇔ SMSGW_LOG_LEVEL).
+type Config struct {
+	// Listen is the address of the HTTP server (web UI, REST API, metrics).
+	Listen string `yaml:"listen"`
+	// PublicURL is the address people use to reach the web UI, used in links sent by
+	// email and printed at start-up. Empty means derived from Listen.
+	PublicURL string `yaml:"public_url"`
+	// StateDir holds the database and other state. systemd sets it through
+	// StateDirectory=smsgw (/var/lib/smsgw).
+	StateDir string `yaml:"state_dir"`
+	// Database is the SQLite file. Empty means smsgw.db inside StateDir.
+	Database string `yaml:"database"`
+	// Region is the default ISO 3166 region for phone numbers written without a
+	// country code, e.g. "DE" or "US".
+	Region string `yaml:"region"`
+
+	Log     Log           `yaml:"log"`
+	HTTP    HTTP          `yaml:"http"`
+	Modem   Modem         `yaml:"modem"`
+	Modems  []ModemConfig `yaml:"modems"`
+	Queue   Queue         `yaml:"queue"`
+	Inbound Inbound       `yaml:"inbound"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	// Level is one of debug, info, warn, error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// MaxBodyBytes bounds every request body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Modem holds the defaults that apply to every modem.
+type Modem struct {
+	// Detect probes USB serial ports for modems when true.
+	Detect bool `yaml:"detect"`
+	// CommandTimeout bounds every AT command except AT+CMGS.
+	CommandTimeout time.Duration `yaml:"command_timeout"`
+	// SendTimeout bounds AT+CMGS, from the PDU to the final result.
+	SendTimeout time.Duration `yaml:"send_timeout"`
+	// HealthInterval is how often signal, registration and storage are polled.
+	HealthInterval time.Duration `yaml:"health_interval"`
+	// SweepInterval is how often every storage is listed for missed messages.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// Baud is the serial speed.
+	Baud int `yaml:"baud"`
+	// TraceLines is the size of the per-modem AT trace ring buffer.
+	TraceLines int `yaml:"trace_lines"`
+}
+
+// ModemConfig pins one modem. A modem is matched by IMEI, by USB serial number or by port
+// path, in that order of preference.
+type ModemConfig struct {
+	Name      string `yaml:"name"`
+	IMEI      string `yaml:"imei"`
+	USBSerial string `yaml:"usb_serial"`
+	Port      string `yaml:"port"`
+	// PIN is entered once at start; a wrong PIN is never retried.
+	PIN string `yaml:"pin" secret:"true"`
+	// SMSC overrides the service-centre number stored on the SIM.
+	SMSC string `yaml:"smsc"`
+	// Line groups SIMs that act as one number; empty means a line of its own.
+	Line string `yaml:"line"`
+	// RatePerMinute limits sends on this SIM (0 = unlimited).
+	RatePerMinute int `yaml:"rate_per_minute"`
+	// MonthlyQuota limits sends per calendar month (0 = unlimited).
+	MonthlyQuota int `yaml:"monthly_quota"`
+}
+
+// Queue configures the outbound queue.
+type Queue struct {
+	// MaxSegments is the longest message accepted, in SMS parts.
+	MaxSegments int `yaml:"max_segments"`
+	// MaxAttempts bounds retries of temporary failures.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBase is the first backoff; it doubles with jitter up to RetryMax.
+	RetryBase time.Duration `yaml:"retry_base"`
+	RetryMax  time.Duration `yaml:"retry_max"`
+	// DefaultValidity is how long a queued message may wait before it expires.
+	DefaultValidity time.Duration `yaml:"default_validity"`
+}
+
+// Inbound configures reception.
+type Inbound struct {
+	// ReassemblyTimeout is how long an incomplete concatenated message waits for its
+	// missing parts before it is delivered with the gaps marked.
+	ReassemblyTimeout time.Duration `yaml:"reassembly_timeout"`
+}
+
+// Default returns the configuration used when nothing else is set.
+func Default() Config {
+	return Config{
+		Listen:   ":8080",
+		StateDir: "/var/lib/smsgw",
+		Log:      Log{Level: "info", Format: "text"},
+		HTTP: HTTP{
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   5 * time.Second,
+			MaxBodyBytes:      1 << 20,
+		},
+		Modem: Modem{
+			Detect:         true,
+			CommandTimeout: 10 * time.Second,
+			SendTimeout:    60 * time.Second,
+			HealthInterval: 30 * time.Second,
+			SweepInterval:  time.Minute,
+			Baud:           115200,
+			TraceLines:     2000,
+		},
+		Queue: Queue{
+			MaxSegments:     10,
+			MaxAttempts:     5,
+			RetryBase:       30 * time.Second,
+			RetryMax:        30 * time.Minute,
+			DefaultValidity: 24 * time.Hour,
+		},
+		Inbound: Inbound{ReassemblyTimeout: time.Hour},
+	}
+}
+
+// DatabasePath is the effective SQLite file path.
+func (c *Config) DatabasePath() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return filepath.Join(c.StateDir, "smsgw.db")
+}
+
+// LoadFile overlays the YAML file at path onto c. Unknown keys are errors, so a typo
+// does not silently fall back to a default.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return c.LoadYAML(b, path)
+}
+
+// LoadYAML overlays YAML bytes onto c; name is used in error messages.
+func (c *Config) LoadYAML(b []byte, name string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file changes nothing
+		}
+		return fmt.Errorf("config: %s: %w", name, err)
+	}
+	return nil
+}
+
+// LoadEnv overlays SMSGW_* variables taken from lookup (os.LookupEnv in production).
+// Every scalar field can be set; lists such as modems are set only in the file.
+func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
+	var errs []error
+	walk(reflect.ValueOf(c).Elem(), "", func(key string, v reflect.Value, _ reflect.StructField) {
+		name := EnvName(key)
+		s, ok := lookup(name)
+		if !ok {
+			return
+		}
+		if err := setScalar(v, s); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s (%s): %w", name, key, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// EnvName is the environment variable that sets key ("log.level" → "SMSGW_LOG_LEVEL").
+func EnvName(key string) string {
+	return "SMSGW_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Set assigns one key from its text form, as a flag or the environment would.
+func (c *Config) Set(key, value string) error {
+	var found bool
+	var err error
+	walk(reflect.ValueOf(c).Elem(), "", func(k string, v reflect.Value, _ reflect.StructField) {
+		if k == key {
+			found = true
+			err = setScalar(v, value)
+		}
+	})
+	if !found {
+		return fmt.Errorf("config: unknown key %q", key)
+	}
+	if err != nil {
+		return fmt.Errorf("config: %s: %w", key, err)
+	}
+	return nil
+}
+
+// walk calls fn for every scalar field below v with its dotted key. Slices of structs
+// are not descended into.
+func walk(v reflect.Value, prefix string, fn func(key string, v reflect.Value, f reflect.StructField)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		key := name
+		if prefix != "" {
+			key = prefix + "." + name
+		}
+		fv := v.Field(i)
+		switch fv.Kind() {
+		case reflect.Struct:
+			walk(fv, key, fn)
+		case reflect.Slice, reflect.Map:
+			// set in the file only
+		default:
+			fn(key, fv, f)
+		}
+	}
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func setScalar(v reflect.Value, s string) error {
+	switch {
+	case v.Type() == durationType:
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 30s, 5m or 1h", s)
+		}
+		v.SetInt(int64(d))
+	case v.Kind() == reflect.String:
+		v.SetString(s)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		v.SetBool(b)
+	case v.Kind() >= reflect.Int && v.Kind() <= reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		v.SetInt(n)
+	default:
+		return fmt.Errorf("cannot be set from text")
+	}
+	return nil
+}
+
+// Dump writes the effective configuration as YAML with every secret masked.
+func (c *Config) Dump(w io.Writer) error {
+	masked := *c
+	masked.Modems = append([]ModemConfig(nil), c.Modems...)
+	mask(reflect.ValueOf(&masked).Elem())
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&masked); err != nil {
+		return fmt.Errorf("config: dump: %w", err)
+	}
+	return enc.Close()
+}
+
+func mask(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			fv := v.Field(i)
+			if f.Tag.Get("secret") == "true" && fv.Kind() == reflect.String && fv.String() != "" {
+				fv.SetString("********")
+				continue
+			}
+			mask(fv)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			mask(v.Index(i))
+		}
+	}
+}
+
+// Load builds a configuration from the defaults, the YAML file at path and the
+// environment (lookup is os.LookupEnv in production). An empty path reads nothing; a
+// path that does not exist is an error only when required is true, so a default path
+// may be absent.
+func Load(path string, required bool, lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	if path != "" {
+		err := c.LoadFile(path)
+		if err != nil && (required || !errors.Is(err, os.ErrNotExist)) {
+			return c, err
+		}
+	}
+	if err := c.LoadEnv(lookup); err != nil {
+		return c, err
+	}
+	return c, nil
+}

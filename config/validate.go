@@ -1,0 +1,151 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Problem is one thing wrong with a configuration: the key that has it, what is wrong,
+// and how to fix it.
+type Problem struct {
+	Key string
+	Msg string
+	Fix string
+}
+
+func (p Problem) Error() string {
+	s := p.Key + ": " + p.Msg
+	if p.Fix != "" {
+		s += " (" + p.Fix + ")"
+	}
+	return s
+}
+
+// ValidationError lists every problem Validate found.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = "  - " + p.Error()
+	}
+	return fmt.Sprintf("config: %d problem(s):\n%s", len(e.Problems), strings.Join(lines, "\n"))
+}
+
+var (
+	regionRE = regexp.MustCompile(`^[A-Z]{2}$`)
+	imeiRE   = regexp.MustCompile(`^[0-9]{14,16}$`)
+	pinRE    = regexp.MustCompile(`^[0-9]{4,8}$`)
+)
+
+// Validate checks the whole configuration and returns a *ValidationError naming every
+// problem, or nil.
+func (c *Config) Validate() error {
+	var ps []Problem
+	add := func(key, msg, fix string) { ps = append(ps, Problem{key, msg, fix}) }
+
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		add("listen", fmt.Sprintf("%q is not a host:port address", c.Listen),
+			`write it as ":8080" or "127.0.0.1:8080"`)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("public_url", fmt.Sprintf("%q is not an http(s) URL", c.PublicURL), `e.g. "https://sms.example.lan"`)
+		}
+	}
+	if c.StateDir == "" && c.Database == "" {
+		add("state_dir", "is empty and no database is set", "set state_dir (e.g. /var/lib/smsgw) or database")
+	}
+	if c.Region != "" && !regionRE.MatchString(c.Region) {
+		add("region", fmt.Sprintf("%q is not a two-letter ISO 3166 region code", c.Region), `e.g. "DE", "GB", "US"`)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", fmt.Sprintf("%q is not a log level", c.Log.Level), "use debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", fmt.Sprintf("%q is not a log format", c.Log.Format), "use text or json")
+	}
+
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			add(key, fmt.Sprintf("must be longer than zero, is %s", d), "use a duration such as 30s or 5m")
+		}
+	}
+	positive("http.read_header_timeout", c.HTTP.ReadHeaderTimeout)
+	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+	if c.HTTP.MaxBodyBytes < 1024 {
+		add("http.max_body_bytes", fmt.Sprintf("%d is too small", c.HTTP.MaxBodyBytes), "use at least 1024")
+	}
+	positive("modem.command_timeout", c.Modem.CommandTimeout)
+	positive("modem.send_timeout", c.Modem.SendTimeout)
+	positive("modem.health_interval", c.Modem.HealthInterval)
+	positive("modem.sweep_interval", c.Modem.SweepInterval)
+	if c.Modem.SendTimeout > 0 && c.Modem.SendTimeout < 10*time.Second {
+		add("modem.send_timeout", fmt.Sprintf("%s is shorter than modems take to submit", c.Modem.SendTimeout),
+			"use at least 10s; vendors document up to 120s, and a short timeout turns sent messages into unknown ones")
+	}
+	if c.Modem.Baud <= 0 {
+		add("modem.baud", fmt.Sprintf("%d is not a serial speed", c.Modem.Baud), "use 115200 unless the modem needs another")
+	}
+	if c.Modem.TraceLines < 0 {
+		add("modem.trace_lines", "must not be negative", "use 0 to turn the trace off")
+	}
+
+	names := map[string]int{}
+	for i, m := range c.Modems {
+		key := fmt.Sprintf("modems[%d]", i)
+		if m.IMEI == "" && m.USBSerial == "" && m.Port == "" {
+			add(key, "names no modem", "set imei (preferred), usb_serial or port")
+		}
+		if m.IMEI != "" && !imeiRE.MatchString(m.IMEI) {
+			add(key+".imei", fmt.Sprintf("%q is not an IMEI", m.IMEI), "an IMEI is 15 digits; `smsgw modems` prints it")
+		}
+		if m.PIN != "" && !pinRE.MatchString(m.PIN) {
+			add(key+".pin", "is not 4 to 8 digits", "write the SIM PIN as digits in quotes, e.g. \"1234\"")
+		}
+		if m.Name != "" {
+			if j, dup := names[m.Name]; dup {
+				add(key+".name", fmt.Sprintf("%q is already the name of modems[%d]", m.Name, j), "give each modem its own name")
+			}
+			names[m.Name] = i
+		}
+		if m.RatePerMinute < 0 || m.MonthlyQuota < 0 {
+			add(key, "rate_per_minute and monthly_quota must not be negative", "use 0 for no limit")
+		}
+	}
+
+	if c.Queue.MaxSegments < 1 || c.Queue.MaxSegments > 255 {
+		add("queue.max_segments", fmt.Sprintf("%d is out of range", c.Queue.MaxSegments), "use 1 to 255 (a concatenated SMS has at most 255 parts)")
+	}
+	if c.Queue.MaxAttempts < 1 {
+		add("queue.max_attempts", "must be at least 1", "use 5 unless you have a reason")
+	}
+	positive("queue.retry_base", c.Queue.RetryBase)
+	if c.Queue.RetryMax < c.Queue.RetryBase {
+		add("queue.retry_max", fmt.Sprintf("%s is shorter than queue.retry_base %s", c.Queue.RetryMax, c.Queue.RetryBase), "make it at least retry_base")
+	}
+	positive("queue.default_validity", c.Queue.DefaultValidity)
+	positive("inbound.reassembly_timeout", c.Inbound.ReassemblyTimeout)
+
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: ps}
+}
+
+// IsValidation reports whether err is (or wraps) a *ValidationError.
+func IsValidation(err error) bool {
+	var v *ValidationError
+	return errors.As(err, &v)
+}
