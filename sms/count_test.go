@@ -195,3 +195,30 @@ func submitUDL(tpdu []byte) int {
 	da := 2 + (int(tpdu[2])+1)/2
 	return int(tpdu[2+da+2])
 }
+
+func FuzzCount(f *testing.F) {
+	for _, s := range []string{
+		"", "hello", strings.Repeat("x", 152) + "€" + strings.Repeat("y", 20),
+		strings.Repeat("ж", 66) + "😁" + strings.Repeat("z", 10), strings.Repeat("€", 81),
+		strings.Repeat("a", 161), "\x1be", "a\xffb", "\x00@\n\r\f", strings.Repeat("😁", 36),
+		"{}[]~^\\|€", "🇩🇪👍🏽", "e\u0301", "\uFFFD",
+	} {
+		f.Add(s, false, false)
+		f.Add(s, true, false)
+		f.Add(s, false, true)
+	}
+	f.Fuzz(func(t *testing.T, text string, ref16, force bool) {
+		o := SubmitOptions{Ref16: ref16, ForceUCS2: force, Ref: 42}
+		c := CountSubmit(text, o)
+		if c.Segments < 1 || c.UnitsLeft < 0 || c.UnitsLeft > c.UnitsPerSegment || c.Characters != utf8.RuneCountInString(text) {
+			t.Fatalf("CountSubmit = %+v", c)
+		}
+		if c.Encoding == GSM7 && len(c.ForcingUCS2) != 0 {
+			t.Fatalf("GSM7 with forcing chars %q", c.ForcingUCS2)
+		}
+		if !force && !ref16 && !reflect.DeepEqual(Count(text), c) {
+			t.Fatalf("Count = %+v, CountSubmit = %+v", Count(text), c)
+		}
+		checkCountAgrees(t, text, o)
+	})
+}

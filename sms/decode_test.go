@@ -1,10 +1,12 @@
 package sms
 
 import (
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestDecodeKnownPDUs(t *testing.T) {
@@ -231,4 +233,131 @@ func TestDecodeTolerated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// decodeSeeds are real and hand-made PDUs, including the malformed shapes
+// of RELIABILITY.md B3: reserved and odd DCS values (CVE-2019-1747),
+// inconsistent lengths (CVE-2025-54328) and garbage TP-PI (gnokii).
+var decodeSeeds = []struct {
+	hex      string
+	dir      Direction
+	withSMSC bool
+}{
+	{"07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07", MT, true},
+	{"040B911346610089F60000208062917314080CC8F71D14969741F977FD07", MT, false},
+	{"0011000B916407281553F80000AA0AE8329BFD4697D9EC37", MO, true},
+	{"0006D60B911326880736F4111011719551401110117195714000", MT, true},
+	{"00040ED0C161B30862D2C90008421020304050400A006800690020D83DDE01", MT, true},
+	{"0044" + "0B911346610089F6" + "00F5" + "20806291731408" + "0C" + "0A" + "040210F0" + "0804ABCD0302" + "BB", MT, true},
+	{"0044" + "0B911346610089F6" + "0000" + "20806291731408" + "07" + "03240101" + "D8CC01", MT, true},
+	{"0044" + "0B911346610089F6" + "0000" + "20806291731408" + "09" + "050003010200" + "D069", MT, true},
+	{"0019" + "00" + "0B916407281553F8" + "0000" + "42506141000080" + "00", MO, true},
+	{"0009" + "00" + "0191F1" + "0000" + "03103020000000" + "00", MO, true},
+	// malformed
+	{"07911326040000F0040B911346610089F60080208062917314080CC8F71D14969741F977FD07", MT, true}, // reserved DCS group
+	{"07911326040000F0040B911346610089F600FF208062917314080CC8F71D14969741F977FD07", MT, true}, // DCS FF
+	{"07911326040000F0040B911346610089F60020208062917314080CC8F71D14969741F977FD07", MT, true}, // compressed
+	{"07911326040000F0040B911346610089F6000020806291731408FFC8F71D14969741F977FD07", MT, true}, // UDL FF
+	{"07911326040000F0040B911346610089F6000020806291731408A0C8F71D14969741F977FD07", MT, true}, // UDL 160, short data
+	{"07911326040000F0FF0B911346610089F60000208062917314080CC8F71D14969741F977FD07", MT, true}, // FO all bits
+	{"FF911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07", MT, true}, // SMSC length FF
+	{"07911326040000F004FF911346610089F60000208062917314080CC8F71D14969741F977FD07", MT, true}, // OA length FF
+	{"0044" + "0B911346610089F6" + "0000" + "20806291731408" + "01" + "FF", MT, true},          // UDHL past UDL
+	{"0044" + "0B911346610089F6" + "0008" + "20806291731408" + "05" + "0400030102", MT, true},  // IE past UDH
+	{"0006D60B911326880736F4111011719551401110117195714000FF", MT, true},                       // garbage PI
+	{"0006D60B911326880736F4111011719551401110117195714000FF0405C8", MT, true},                 // garbage PI + junk
+	{"0006D60B911326880736F41110117195514011101171957140000704", MT, true},                     // PI says DCS+UDL, ends
+	{"0006D60B911326880736F411101171955140111011719571400004FF", MT, true},                     // PI UDL past end
+	{"0006D60B911326880736F41110117195514011101171957140", MT, true},                           // no ST
+	{"00", MT, true},
+	{"", MT, false},
+}
+
+func TestDecodeSeeds(t *testing.T) {
+	// The seeds must not panic. The first ten are valid, and so are the
+	// two status reports whose garbage TP-PI is ignored.
+	for i, s := range decodeSeeds {
+		_, err := DecodeHex(s.hex, s.dir, s.withSMSC)
+		if (err == nil) != (i < 10 || i == 20 || i == 21) {
+			t.Errorf("seed %d (%s): error %v", i, s.hex, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range decodeSeeds {
+		b, err := hex.DecodeString(s.hex)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, s.dir == MO, s.withSMSC)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, mo, withSMSC bool) {
+		dir := MT
+		if mo {
+			dir = MO
+		}
+		m, err := Decode(b, dir, withSMSC)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Field == "" || de.Offset < 0 || de.Offset > len(b) {
+				t.Fatalf("error %v (%T) is not a sane *DecodeError", err, err)
+			}
+			return
+		}
+		// The hex form decodes the same.
+		m2, err := DecodeHex(strings.ToLower(hex.EncodeToString(b)), dir, withSMSC)
+		if err != nil || m2.Text != m.Text || m2.Type != m.Type {
+			t.Fatalf("DecodeHex disagrees: %v", err)
+		}
+		if !utf8.ValidString(m.Text) || !utf8.ValidString(m.Address) {
+			t.Fatalf("invalid UTF-8 in %+v", m)
+		}
+		if m.Concat != nil && (m.Concat.Seq < 1 || m.Concat.Seq > m.Concat.Total) {
+			t.Fatalf("bad Concat %+v", m.Concat)
+		}
+		// A plain text DELIVER re-encodes to PDUs that decode to its text.
+		if m.Type != Deliver || m.Encoding == Binary || m.Concat != nil || m.NationalLocking != 0 || m.NationalShift != 0 {
+			return
+		}
+		pdus, err := EncodeDeliver(m.Address, m.Text, DeliverOptions{SMSC: m.SMSC, Time: m.SCTS, ForceUCS2: m.Encoding == UCS2})
+		if err != nil {
+			if errors.Is(err, ErrBadAddress) {
+				return // e.g. an empty or 'abc' address, which we do not encode
+			}
+			t.Fatalf("re-encode %+v: %v", m, err)
+		}
+		parts := make([]*Message, len(pdus))
+		for i, p := range pdus {
+			if parts[i], err = Decode(p.Bytes, MT, true); err != nil {
+				t.Fatalf("decode re-encoded part %d %s: %v", i+1, p.Hex(), err)
+			}
+			if parts[i].Address != m.Address || !parts[i].SCTS.Equal(m.SCTS) || parts[i].SMSC != m.SMSC {
+				t.Fatalf("re-encoded part %d: %+v, want %+v", i+1, parts[i], m)
+			}
+		}
+		if got, err := Reassemble(parts); err != nil || got != m.Text {
+			t.Fatalf("re-encoded text %q, %v; want %q", got, err, m.Text)
+		}
+	})
+}
+
+func FuzzDecodeHex(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add(s.hex, s.dir == MO, s.withSMSC)
+	}
+	f.Add("0 G", false, true)
+	f.Add("07 91 13 26\r\n", false, true)
+	f.Fuzz(func(t *testing.T, s string, mo, withSMSC bool) {
+		dir := MT
+		if mo {
+			dir = MO
+		}
+		if _, err := DecodeHex(s, dir, withSMSC); err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Offset < 0 || de.Offset > len(s) {
+				t.Fatalf("error %v is not a sane *DecodeError", err)
+			}
+		}
+	})
 }

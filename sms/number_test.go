@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNormalizeNumber(t *testing.T) {
@@ -81,4 +82,57 @@ func TestNormalizeNumber(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzNormalizeNumber(f *testing.F) {
+	for _, s := range []string{
+		"0151 12345678", "+4915112345678", "0044 7911 123456", "(202) 555-0143", "ACME Ltd", "7726",
+		"", "+", "+999 1", "'; DROP TABLE x;--", "<script>", "$(reboot)", "\u202eACME", "\xff", "０１５１",
+		"+49 ACME", "1-800-FLOWERS", "+1 (202) 555-0143 ext. 1234", "tel:+4915112345678",
+	} {
+		f.Add(s, "DE")
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		got, err := NormalizeNumber(raw, region)
+		if err != nil {
+			var ne *NumberError
+			if !errors.As(err, &ne) || ne.Reason == "" || got != "" {
+				t.Fatalf("NormalizeNumber(%q, %q) = %q, %v", raw, region, got, err)
+			}
+			return
+		}
+		switch {
+		case strings.HasPrefix(got, "+"):
+			for _, c := range got[1:] {
+				if c < '0' || c > '9' {
+					t.Fatalf("E.164 %q has %q", got, c)
+				}
+			}
+			// E.164 is a fixed point, and EncodeSubmit takes it.
+			if again, err := NormalizeNumber(got, ""); err != nil || again != got {
+				t.Fatalf("NormalizeNumber(%q) = %q, %v", got, again, err)
+			}
+			if _, err := EncodeSubmit(got, "x", SubmitOptions{}); err != nil {
+				t.Fatalf("EncodeSubmit(%q): %v", got, err)
+			}
+		case got == strings.TrimSpace(raw) || isDigits(got) && len(got) >= 3 && len(got) <= 6:
+			// An alphanumeric sender id or a short code: it must be
+			// usable as an SMS-DELIVER originator.
+			if _, err := EncodeDeliver(got, "x", DeliverOptions{Time: time.Unix(1.7e9, 0)}); err != nil {
+				t.Fatalf("EncodeDeliver(%q): %v", got, err)
+			}
+		default:
+			t.Fatalf("NormalizeNumber(%q, %q) = %q", raw, region, got)
+		}
+	})
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
