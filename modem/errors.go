@@ -55,6 +55,11 @@ func (e *SendError) Error() string {
 
 func (e *SendError) Unwrap() error { return e.Err }
 
+// Outcome reports the class as text ("temporary", "permanent", "unknown") and whether
+// the PDU reached the modem. The queue reads it through an interface, so it needs no
+// import of this package.
+func (e *SendError) Outcome() (class string, pduSent bool) { return e.Class.String(), e.PDUSent }
+
 // ClassOf returns the class of err, or 0 when err is not a *SendError.
 func ClassOf(err error) Class {
 	var se *SendError

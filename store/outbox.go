@@ -15,6 +15,10 @@ import (
 var (
 	// ErrNotCancellable means a part of the message was already handed to a modem.
 	ErrNotCancellable = errors.New("store: message can no longer be cancelled: a part was already submitted")
+	// ErrReportEarly means a status report matched no sent part while a part on the same
+	// modem is still being submitted: the report may be for it (fast networks answer
+	// before the submission is recorded). The caller keeps the report and tries again.
+	ErrReportEarly = errors.New("store: status report arrived before its submission was recorded; try again shortly")
 	// ErrNothingToResend means the message has no part in the unknown state.
 	ErrNothingToResend = errors.New("store: message has no part whose outcome is unknown")
 )
@@ -636,7 +640,7 @@ type ReportMatch struct {
 // ApplyStatusReport matches a status report to the newest part sent through the same
 // modem with the same message reference within the window whose recipient matches, and
 // records it. A pending report only notes the status. It returns false when no part
-// matches.
+// matches, and ErrReportEarly when one may still be about to.
 func (db *DB) ApplyStatusReport(ctx context.Context, r ReportMatch) (bool, error) {
 	if r.Window <= 0 {
 		r.Window = 7 * 24 * time.Hour
@@ -667,6 +671,14 @@ func (db *DB) ApplyStatusReport(ctx context.Context, r ReportMatch) (bool, error
 			return fmt.Errorf("store: match status report: %w", err)
 		}
 		if partID == 0 {
+			var busy int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM parts WHERE modem = ? AND state = 'submitting'`,
+				r.Modem).Scan(&busy); err != nil {
+				return fmt.Errorf("store: match status report: %w", err)
+			}
+			if busy > 0 {
+				return ErrReportEarly
+			}
 			return nil
 		}
 		matched = true

@@ -397,3 +397,25 @@ func TestConcurrentClaimsAreExclusive(t *testing.T) {
 		t.Fatalf("stats %+v %v", st, err)
 	}
 }
+
+func TestStatusReportBeforeSubmissionIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	db := openMigrated(t)
+	enqueue(t, db, out("+4915112345678", 1, nil))
+	j := claim(t, db, ClaimFilter{})
+	r := ReportMatch{Modem: "m0", MR: 5, Recipient: "+4915112345678", Class: "delivered", Now: t0}
+	if _, err := db.ApplyStatusReport(ctx, r); !errors.Is(err, ErrReportEarly) {
+		t.Fatalf("report while submitting: %v, want ErrReportEarly", err)
+	}
+	if err := db.PartSent(ctx, j.PartID, 5, t0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.ApplyStatusReport(ctx, r); !ok || err != nil {
+		t.Fatalf("retried report: %v %v", ok, err)
+	}
+	// With nothing in flight, an unmatched report is simply unmatched.
+	r.MR = 99
+	if ok, err := db.ApplyStatusReport(ctx, r); ok || err != nil {
+		t.Fatalf("foreign report: %v %v", ok, err)
+	}
+}
