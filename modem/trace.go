@@ -42,9 +42,12 @@ var (
 func (t *Trace) redact(s string) string {
 	s = pinRE.ReplaceAllString(s, `${1}"****"`)
 	if t.redactPDUs {
-		body := strings.TrimRight(s, "\x1a")
+		body, ctrlZ := strings.CutSuffix(s, " ^Z")
 		if pduLenRE.MatchString(body) {
 			s = fmt.Sprintf("<PDU %d octets redacted>", len(body)/2)
+			if ctrlZ {
+				s += " ^Z"
+			}
 		}
 	}
 	return s
