@@ -35,6 +35,10 @@ func commands() map[string]command {
 		"demo":    {"run the gateway with virtual modems and phones, state in ./smsgw-demo", cmdDemo},
 		"config":  {"check or dump the configuration", cmdConfig},
 		"version": {"print the version", cmdVersion},
+		"pdu":     {"decode, encode and count SMS PDUs", cmdPDU},
+		"at":      {"AT console or batch of AT commands on a modem port", cmdAT},
+		"modems":  {"find and identify USB modems", cmdModems},
+		"ussd":    {"send a USSD code (e.g. *100#) and print the answer", cmdUSSD},
 	}
 }
 
