@@ -176,13 +176,13 @@ func (s *session) execLocked(c command) response {
 	case "+CSCS":
 		switch c.kind {
 		case kindTest:
-			return ok(`+CSCS: ("GSM","IRA","UCS2","HEX","8859-1")`)
+			return ok(`+CSCS: ("IRA","GSM","UCS2")`)
 		case kindRead:
 			return ok(`+CSCS: "` + m.set.cscs + `"`)
 		case kindSet:
 			cs := strings.ToUpper(strParam(ps, 0, ""))
 			switch cs {
-			case "GSM", "IRA", "UCS2", "HEX", "8859-1":
+			case "GSM", "IRA", "UCS2":
 				m.set.cscs = cs
 				return ok()
 			}

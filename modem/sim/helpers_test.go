@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smsgw/smsgw/sms"
 )
 
 // testNet creates a network with instant modems and stops them at the end.
@@ -127,4 +130,15 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+func encodeDeliverForTest(from, text string) ([]byte, error) {
+	pdus, err := sms.EncodeDeliver(from, text, sms.DeliverOptions{SMSC: "+491720000000"})
+	if err != nil {
+		return nil, err
+	}
+	if len(pdus) != 1 {
+		return nil, fmt.Errorf("%d parts", len(pdus))
+	}
+	return pdus[0].Bytes, nil
 }

@@ -101,6 +101,7 @@ type Modem struct {
 	link string // symlink path or ""
 
 	mu       sync.Mutex
+	lastPath string // pty path of the last plug, avoided by Replug
 	set      settings
 	cfun     int
 	pin      pinState
@@ -567,7 +568,7 @@ func (m *Modem) Replug() (string, error) {
 		m.mu.Unlock()
 		return "", ErrClosed
 	}
-	old := ""
+	old := m.lastPath
 	if m.port != nil {
 		old = m.port.path
 	}
@@ -620,6 +621,9 @@ func (m *Modem) plug(avoid string) error {
 func (m *Modem) unplug() error {
 	m.mu.Lock()
 	p, cancel, done := m.port, m.cancel, m.sessDone
+	if p != nil {
+		m.lastPath = p.path // Replug must not come back under this name
+	}
 	m.port, m.cancel, m.sessDone = nil, nil, nil
 	m.plugged = false
 	m.urc = nil

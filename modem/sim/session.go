@@ -130,7 +130,12 @@ func (s *session) emitNoise() {
 }
 
 // write sends bytes to the client; errors end the session through Read.
+// Pending echo goes out first, in the same write.
 func (s *session) write(b []byte) {
+	if len(s.echo) > 0 {
+		b = append(s.echo, b...)
+		s.echo = nil
+	}
 	if len(b) == 0 {
 		return
 	}
@@ -142,8 +147,7 @@ func (s *session) writeString(str string) { s.write([]byte(str)) }
 // flushEcho writes pending echo.
 func (s *session) flushEcho() {
 	if len(s.echo) > 0 {
-		s.write(s.echo)
-		s.echo = s.echo[:0]
+		s.write(nil)
 	}
 }
 
@@ -177,6 +181,7 @@ func (s *session) sleep(d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
+	s.flushEcho()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -209,7 +214,6 @@ func (s *session) input(b []byte) {
 			if echo {
 				s.echo = append(s.echo, c)
 			}
-			s.flushEcho()
 			line, over := string(s.line), s.over
 			s.line, s.over = s.line[:0], false
 			s.execLine(line, over)
@@ -390,38 +394,36 @@ func (s *session) respond(info []string, final string) {
 func (s *session) respondBlocks(blocks [][]string, final string) {
 	m := s.m
 	m.mu.Lock()
-	mute, garb := m.fault.Mute, m.fault.Garbage
-	var g []byte
-	if garb {
-		g = garbage(m.rng)
+	mute, verbose, quiet := m.fault.Mute, m.set.verbose, m.set.quiet
+	var out []byte
+	if m.fault.Garbage {
+		out = garbage(m.rng)
 	}
 	m.mu.Unlock()
-	s.write(g)
-	if mute {
-		return
+	if !mute {
+		out = append(out, formatBlocks(blocks, verbose)...)
+		switch {
+		case quiet || final == "":
+		case verbose:
+			out = append(out, "\r\n"+final+"\r\n"...)
+		default:
+			out = append(out, numericResult(final)+"\r"...)
+		}
 	}
-	s.writeBlocks(blocks)
-	m.mu.Lock()
-	verbose, quiet := m.set.verbose, m.set.quiet
-	m.mu.Unlock()
-	if quiet || final == "" {
-		return
-	}
-	if verbose {
-		s.writeString("\r\n" + final + "\r\n")
-		return
-	}
-	s.writeString(numericResult(final) + "\r")
+	// One write, as a modem sends its answer in one burst.
+	s.write(out)
 }
 
 func (s *session) writeBlocks(blocks [][]string) {
-	if len(blocks) == 0 {
-		return
-	}
 	m := s.m
 	m.mu.Lock()
 	verbose := m.set.verbose
 	m.mu.Unlock()
+	s.writeString(formatBlocks(blocks, verbose))
+}
+
+// formatBlocks frames information responses: "\r\n<lines>\r\n" per command.
+func formatBlocks(blocks [][]string, verbose bool) string {
 	var b strings.Builder
 	for _, bl := range blocks {
 		if verbose {
@@ -430,7 +432,7 @@ func (s *session) writeBlocks(blocks [][]string) {
 		b.WriteString(strings.Join(bl, "\r\n"))
 		b.WriteString("\r\n")
 	}
-	s.writeString(b.String())
+	return b.String()
 }
 
 // numericResult maps verbose result codes to ATV0 digits.
