@@ -17,6 +17,7 @@ import (
 // Event types published by the router.
 const (
 	MessageReceived       = "message.received"
+	MessageUpdated        = "message.updated"
 	MessageSent           = "message.sent"
 	MessageStatus         = "message.status"
 	ConversationCreated   = "conversation.created"

@@ -145,6 +145,19 @@ func (t *Tx) LiveConversation(threadID int64) (Conversation, error) {
 	return c, nil
 }
 
+// LatestConversation returns the thread's newest episode, or ErrNotFound.
+func (t *Tx) LatestConversation(threadID int64) (Conversation, error) {
+	c, err := scanConversation(t.tx.QueryRowContext(t.ctx, `SELECT `+convCols+` FROM conversations
+		WHERE thread_id = ? ORDER BY id DESC LIMIT 1`, threadID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: latest conversation: %w", err)
+	}
+	return c, nil
+}
+
 // NewConversation describes an episode to create.
 type NewConversation struct {
 	ThreadID   int64
@@ -373,8 +386,8 @@ func (db *DB) DueOwnershipTimeouts(ctx context.Context, now time.Time, limit int
 	return queryConversations(ctx, db.r, "due ownership timeouts", `SELECT `+prefixCols("c.", convCols)+`
 		FROM conversations c JOIN queues q ON q.id = c.queue_id
 		WHERE c.status = 'OPEN' AND c.needs_reply = 1 AND q.ownership_timeout > 0
-		AND strftime('%s', MAX(c.waiting_since, COALESCE(c.owner_activity_at, c.waiting_since))) + q.ownership_timeout
-		    <= strftime('%s', ?)
+		AND CAST(strftime('%s', MAX(c.waiting_since, COALESCE(c.owner_activity_at, c.waiting_since))) AS INTEGER)
+		    + q.ownership_timeout <= CAST(strftime('%s', ?) AS INTEGER)
 		ORDER BY c.waiting_since LIMIT ?`, FormatTime(now), limit)
 }
 

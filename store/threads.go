@@ -81,6 +81,11 @@ func (db *DB) ThreadsOfContact(ctx context.Context, contactID int64) ([]Thread, 
 	return queryThreads(ctx, db.r, `SELECT `+threadCols+` FROM threads WHERE contact_id = ? ORDER BY id`, contactID)
 }
 
+// ThreadIDsOfContact lists the ids of a contact's threads inside the transaction.
+func (t *Tx) ThreadIDsOfContact(contactID int64) ([]int64, error) {
+	return queryIDs(t.ctx, t.tx, "threads of contact", `SELECT id FROM threads WHERE contact_id = ? ORDER BY id`, contactID)
+}
+
 // EnsureThread returns the thread of contactID on line, creating it (created true) when
 // there is none. peer becomes the thread's reply number.
 func (t *Tx) EnsureThread(contactID int64, line, peer string, now time.Time) (th Thread, created bool, err error) {
