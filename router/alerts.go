@@ -135,4 +135,3 @@ func (r *Router) MarkAlertRead(ctx context.Context, a Actor, alertID int64) erro
 		return err
 	})
 }
-

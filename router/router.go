@@ -114,7 +114,7 @@ type StatusReports interface {
 // sent for them. A message whose whole text (trimmed, case-folded, without trailing
 // punctuation) is one of the words matches.
 type Keywords struct {
-	OptOut, OptIn                       []string
+	OptOut, OptIn                         []string
 	OptOutConfirmation, OptInConfirmation string
 }
 

@@ -376,7 +376,10 @@ func TestTransitions(t *testing.T) {
 			for _, op := range []func() error{
 				func() error { _, err := e.r.Accept(e.ctx, e.actor("ana"), c.ID); return err },
 				func() error { _, err := e.r.Resolve(e.ctx, e.actor("ana"), c.ID); return err },
-				func() error { _, err := e.r.Snooze(e.ctx, e.actor("ana"), c.ID, t0.Add(100*time.Hour), false); return err },
+				func() error {
+					_, err := e.r.Snooze(e.ctx, e.actor("ana"), c.ID, t0.Add(100*time.Hour), false)
+					return err
+				},
 				func() error { _, err := e.r.Assign(e.ctx, e.actor("sam"), c.ID, e.uid("ana")); return err },
 				func() error { _, err := e.r.Reply(e.ctx, e.actor("sam"), c.ID, "x"); return err },
 			} {

@@ -111,7 +111,9 @@ func contactByNumber(ctx context.Context, q inboxQuerier, number string) (Contac
 }
 
 // Contact returns a contact with its numbers.
-func (db *DB) Contact(ctx context.Context, id int64) (Contact, error) { return contactByID(ctx, db.r, id) }
+func (db *DB) Contact(ctx context.Context, id int64) (Contact, error) {
+	return contactByID(ctx, db.r, id)
+}
 
 // Contact returns a contact with its numbers, inside the transaction.
 func (t *Tx) Contact(id int64) (Contact, error) { return contactByID(t.ctx, t.tx, id) }
