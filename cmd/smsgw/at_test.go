@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -221,4 +222,56 @@ func TestParseATArgs(t *testing.T) {
 	if _, err := parseATArgs([]string{"AT\r\nATZ"}); err == nil {
 		t.Error("a line break inside a command was accepted")
 	}
+}
+
+// chunkReader returns its data in the chunk sizes given, like a serial port does.
+type chunkReader struct {
+	data  []byte
+	sizes []byte
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := len(c.data)
+	if len(c.sizes) > 0 {
+		n = min(n, int(c.sizes[0])+1)
+		c.sizes = c.sizes[1:]
+	}
+	n = min(n, len(p))
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// FuzzReadPort splits arbitrary modem output in arbitrary chunks: no panic, no line
+// with a line break in it, nothing but prompts and line breaks lost, and always a final
+// error event.
+func FuzzReadPort(f *testing.F) {
+	f.Add([]byte("AT\r\r\nOK\r\n"), []byte{1, 2})
+	f.Add([]byte("\r\n> "), []byte{0})
+	f.Add([]byte("+CMGL: 1,0,,3\r\n000000\r\nOK\r\n"), []byte{})
+	f.Fuzz(func(t *testing.T, data, sizes []byte) {
+		out := make(chan portEvent, len(data)+2)
+		readPort(&chunkReader{data: append([]byte(nil), data...), sizes: sizes}, out)
+		close(out)
+		var got strings.Builder
+		last := portEvent{}
+		for ev := range out {
+			if strings.ContainsAny(ev.line, "\r\n") {
+				t.Fatalf("line %q holds a line break", ev.line)
+			}
+			got.WriteString(ev.line)
+			last = ev
+		}
+		if last.err == nil {
+			t.Fatal("no final error event")
+		}
+		// Only line breaks and prompts (">" with white space around it) are dropped.
+		norm := func(s string) string { return strings.ReplaceAll(strings.Join(strings.Fields(s), ""), ">", "") }
+		if norm(got.String()) != norm(string(data)) {
+			t.Fatalf("lines %q lost or invented bytes of %q", got.String(), data)
+		}
+	})
 }
