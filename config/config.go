@@ -115,6 +115,13 @@ type Queue struct {
 	RetryMax  time.Duration `yaml:"retry_max"`
 	// DefaultValidity is how long a queued message may wait before it expires.
 	DefaultValidity time.Duration `yaml:"default_validity"`
+	// QuietStart and QuietEnd ("21:00", "08:00") hold automated messages (alerts,
+	// reminders) overnight; agent replies always go. Equal or empty: no quiet hours.
+	QuietStart string `yaml:"quiet_start"`
+	QuietEnd   string `yaml:"quiet_end"`
+	// Timezone of the quiet hours (IANA name, e.g. "Europe/Berlin"); empty is the
+	// system's.
+	Timezone string `yaml:"timezone"`
 }
 
 // Inbound configures reception.

@@ -123,6 +123,9 @@ func TestValidateNamesKeyAndFix(t *testing.T) {
 		}, "modems[1].name", "own name"},
 		{"retry max", func(c *Config) { c.Queue.RetryMax = time.Second }, "queue.retry_max", "retry_base"},
 		{"public url", func(c *Config) { c.PublicURL = "sms.lan" }, "public_url", "https://"},
+		{"quiet hours", func(c *Config) { c.Queue.QuietStart, c.Queue.QuietEnd = "9pm", "08:00" }, "queue.quiet_start", `"21:00"`},
+		{"half quiet hours", func(c *Config) { c.Queue.QuietEnd = "08:00" }, "queue.quiet_start", "both"},
+		{"time zone", func(c *Config) { c.Queue.Timezone = "Mars/Olympus" }, "queue.timezone", "IANA"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -136,6 +136,21 @@ func (c *Config) Validate() error {
 		add("queue.retry_max", fmt.Sprintf("%s is shorter than queue.retry_base %s", c.Queue.RetryMax, c.Queue.RetryBase), "make it at least retry_base")
 	}
 	positive("queue.default_validity", c.Queue.DefaultValidity)
+	for key, v := range map[string]string{"queue.quiet_start": c.Queue.QuietStart, "queue.quiet_end": c.Queue.QuietEnd} {
+		if v != "" {
+			if _, err := time.Parse("15:04", v); err != nil {
+				add(key, fmt.Sprintf("%q is not a time of day", v), `write it as "21:00"`)
+			}
+		}
+	}
+	if (c.Queue.QuietStart == "") != (c.Queue.QuietEnd == "") {
+		add("queue.quiet_start", "quiet hours need both quiet_start and quiet_end", `e.g. quiet_start: "21:00", quiet_end: "08:00"`)
+	}
+	if c.Queue.Timezone != "" {
+		if _, err := time.LoadLocation(c.Queue.Timezone); err != nil {
+			add("queue.timezone", fmt.Sprintf("%q is not a known time zone", c.Queue.Timezone), `use an IANA name such as "Europe/Berlin"`)
+		}
+	}
 	positive("inbound.reassembly_timeout", c.Inbound.ReassemblyTimeout)
 
 	if len(ps) == 0 {

@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"demo":    {"run the gateway with virtual modems and phones, state in ./smsgw-demo", cmdDemo},
 		"config":  {"check or dump the configuration", cmdConfig},
 		"version": {"print the version", cmdVersion},
+		"send":    {"queue an SMS in the gateway's database (the running gateway sends it)", cmdSend},
 		"pdu":     {"decode, encode and count SMS PDUs", cmdPDU},
 		"at":      {"AT console or batch of AT commands on a modem port", cmdAT},
 		"modems":  {"find and identify USB modems", cmdModems},

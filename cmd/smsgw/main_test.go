@@ -146,6 +146,22 @@ func startDemo(t *testing.T, dir, listen string) (string, func() int) {
 	}
 }
 
+// waitReady polls /readyz until the gateway (its modems included) is ready.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get(t, url+"readyz")
+		if code == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 30s: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}
@@ -174,6 +190,7 @@ func TestDemoServesAndReusesItsDatabase(t *testing.T) {
 			{"static/app.css", "--accent", 200},
 			{"no/such/page", "not_found", 404},
 		}
+		waitReady(t, url)
 		for _, c := range checks {
 			code, body := get(t, url+c.path)
 			if code != c.code || !strings.Contains(body, c.want) {

@@ -11,9 +11,17 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"strings"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/event"
+	"github.com/smsgw/smsgw/modem"
+	"github.com/smsgw/smsgw/modem/sim"
+	"github.com/smsgw/smsgw/queue"
+	"github.com/smsgw/smsgw/router"
 	"github.com/smsgw/smsgw/server"
 	"github.com/smsgw/smsgw/store"
 	"github.com/smsgw/smsgw/webui"
@@ -46,32 +54,38 @@ type gatewayOptions struct {
 	listener net.Listener // already open (demo's port fallback); nil means listen on cfg.Listen
 }
 
+// prometheusRegisterer is the part of a registry the components register on.
+type prometheusRegisterer = prometheus.Registerer
+
 // gateway holds the parts of one running smsgw process.
 type gateway struct {
-	cfg config.Config
-	log *slog.Logger
-	db  *store.DB
-	reg *prometheus.Registry
-	srv *server.Server
+	cfg      config.Config
+	log      *slog.Logger
+	db       *store.DB
+	reg      *prometheus.Registry
+	srv      *server.Server
+	bus      *event.Bus
+	q        *queue.Queue
+	rt       *router.Router
+	sessions []*modem.Session
+	routes   []queue.Route
+	farm     *sim.Farm
 }
 
 // runGateway starts every part, runs until a signal or a failure, and shuts down in
-// order: HTTP, then the workers, then the modems, then the database.
+// order: HTTP first, then the router and the queue (a send in flight finishes and is
+// recorded), then the modems, then the database.
 func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptions) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := newLogger(cfg.Log, e.stderr)
 
-	g, err := openGateway(ctx, cfg, log)
+	g, err := openGateway(ctx, cfg, opts, log)
 	if err != nil {
 		log.Error("start failed", "error", err)
 		return 1
 	}
-	defer func() {
-		if err := g.db.Close(); err != nil {
-			log.Error("close database", "error", err)
-		}
-	}()
+	defer g.close()
 
 	ln := opts.listener
 	if ln == nil {
@@ -81,15 +95,30 @@ func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptio
 		}
 	}
 	url := publicURL(cfg, ln.Addr())
-	log.Info("smsgw started", "version", readBuildInfo().Version, "url", url, "database", g.db.Path(), "demo", opts.demo)
+	log.Info("smsgw started", "version", readBuildInfo().Version, "url", url, "database", g.db.Path(),
+		"modems", len(g.sessions), "demo", opts.demo)
 	if opts.demo {
-		printDemoBanner(e, url, cfg.StateDir)
+		printDemoBanner(e, url, cfg.StateDir, g)
 	}
 	notifyReady(log)
 
+	workers := []component{
+		{"router", g.rt.Run},
+		{"queue", func(ctx context.Context) error { return g.q.Run(ctx, g.routes) }},
+		{"watchdog", func(ctx context.Context) error { return watchdog(ctx, log, g.db.Ping) }},
+	}
+	var modems []component
+	for _, s := range g.sessions {
+		modems = append(modems, component{"modem " + s.Name(), s.Run})
+	}
+	if g.farm != nil {
+		// The virtual modems go last: the sessions must let go of their ports first.
+		modems = append(modems, component{"virtual modems", func(ctx context.Context) error { <-ctx.Done(); return nil }})
+	}
 	err = runLayers(ctx, [][]component{
 		{{"http", func(ctx context.Context) error { return g.srv.Run(ctx, ln) }}},
-		{{"watchdog", func(ctx context.Context) error { return watchdog(ctx, log, g.db.Ping) }}},
+		workers,
+		modems,
 	})
 	if err != nil {
 		log.Error("stopped on failure", "error", err)
@@ -99,26 +128,41 @@ func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptio
 	return 0
 }
 
-// openGateway opens and migrates the database and builds the HTTP server with every
-// route mounted.
-func openGateway(ctx context.Context, cfg config.Config, log *slog.Logger) (*gateway, error) {
+func (g *gateway) close() {
+	if g.farm != nil {
+		if err := g.farm.Close(); err != nil {
+			g.log.Warn("close virtual modems", "error", err)
+		}
+	}
+	if err := g.db.Close(); err != nil {
+		g.log.Error("close database", "error", err)
+	}
+}
+
+// openGateway opens and migrates the database and builds every part: HTTP server, event
+// bus, queue, router, and one session per modem.
+func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, log *slog.Logger) (g *gateway, err error) {
 	db, err := store.Open(ctx, cfg.DatabasePath())
 	if err != nil {
 		return nil, err
 	}
+	g = &gateway{cfg: cfg, log: log, db: db}
+	defer func() {
+		if err != nil {
+			g.close()
+		}
+	}()
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
 		return nil, err
 	}
 	instance, err := db.InstanceID(ctx)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	reg := newRegistry()
-	srv := server.New(server.Options{
+	g.reg = newRegistry()
+	g.srv = server.New(server.Options{
 		Logger:            log.With("component", "http"),
-		Registry:          reg,
+		Registry:          g.reg,
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTP.ReadTimeout,
 		WriteTimeout:      cfg.HTTP.WriteTimeout,
@@ -126,18 +170,74 @@ func openGateway(ctx context.Context, cfg config.Config, log *slog.Logger) (*gat
 		ShutdownTimeout:   cfg.HTTP.ShutdownTimeout,
 		MaxBodyBytes:      cfg.HTTP.MaxBodyBytes,
 	})
-	srv.AddCheck("database", db.Ping)
+	g.srv.AddCheck("database", db.Ping)
+
+	var specs []modemSpec
+	if opts.demo {
+		if specs, err = g.startVirtualModems(); err != nil {
+			return nil, err
+		}
+	} else {
+		specs = configuredModems(ctx, cfg, log)
+	}
+
+	g.bus = event.New(1024, nil)
+	if g.q, err = newQueue(cfg, db, log.With("component", "queue"), g.reg); err != nil {
+		return nil, err
+	}
+	g.rt = newRouter(cfg, db, g.bus, g.q, specs, log.With("component", "router"))
+	metrics := modem.NewMetrics(g.reg)
+	for _, spec := range specs {
+		s := newSession(cfg, spec, db, g.rt, metrics, log)
+		g.sessions = append(g.sessions, s)
+		line := spec.line
+		if line == "" {
+			line = spec.name
+		}
+		g.routes = append(g.routes, queue.Route{Sender: s, Lines: []string{line}, RatePerMinute: spec.rate, MonthlyQuota: spec.quota})
+		g.srv.AddCheck("modem:"+spec.name, func(context.Context) error {
+			if st := s.Status(); st.State != modem.StateReady {
+				return fmt.Errorf("%s: %s", st.State, st.LastError)
+			}
+			return nil
+		})
+	}
+
 	ui, err := webui.New(webui.Options{
 		Logger:   log.With("component", "webui"),
 		Version:  readBuildInfo().Version,
 		Instance: instance,
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	ui.Mount(srv.Router())
-	return &gateway{cfg: cfg, log: log, db: db, reg: reg, srv: srv}, nil
+	ui.Mount(g.srv.Router())
+	return g, nil
+}
+
+// startVirtualModems starts the demo's virtual modems and network in-process, with
+// stable links under the state directory, and returns them as modem specs.
+func (g *gateway) startVirtualModems() ([]modemSpec, error) {
+	lat := sim.LatencyInstant()
+	lat.Send = sim.Span{Min: sim.Duration(400 * time.Millisecond), Max: sim.Duration(1500 * time.Millisecond)}
+	lat.StatusReport = sim.Span{Min: sim.Duration(time.Second), Max: sim.Duration(4 * time.Second)}
+	farm, err := sim.Start(sim.Config{
+		Modems: 2, LinkDir: filepath.Join(g.cfg.StateDir, "dev"), ControlAddr: "127.0.0.1:0",
+		Latency: lat, FirstNumber: "+12025550100", Logger: g.log.With("component", "sim"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start virtual modems: %w", err)
+	}
+	g.farm = farm
+	var specs []modemSpec
+	for _, m := range farm.Modems {
+		port := m.Link()
+		if port == "" {
+			port = m.Path()
+		}
+		specs = append(specs, modemSpec{name: m.Name(), port: port, imei: m.Identity().IMEI, static: true})
+	}
+	return specs, nil
 }
 
 // publicURL is the address printed for people: the configured public URL, or the
@@ -211,16 +311,25 @@ func listenWithFallback(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func printDemoBanner(e env, url, dir string) {
+func printDemoBanner(e env, url, dir string, g *gateway) {
+	var modems strings.Builder
+	if g.farm != nil {
+		for _, m := range g.farm.Modems {
+			fmt.Fprintf(&modems, "             %s  %s  (pty %s)\n", m.Name(), m.Identity().MSISDN, m.Path())
+		}
+	}
 	fmt.Fprintf(e.stdout, `
 smsgw demo is running.
 
   Open:      %s
   State:     %s (kept; the next "smsgw demo" reuses it)
   Health:    %shealthz    Metrics: %smetrics
+  Modems:    virtual, on a virtual network:
+%s  Phones:    text a modem as a virtual phone through the simulator's control API:
+             curl -X POST %s/api/phones/+12025550199/send -d '{"to":"+12025550100","text":"hello"}'
 
 The web UI and its login arrive with the team inbox; this page shows the gateway's status.
 Press Ctrl-C to stop.
 
-`, url, dir, url, url)
+`, url, dir, url, url, modems.String(), g.farm.ControlURL())
 }

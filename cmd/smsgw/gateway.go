@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/smsgw/smsgw/config"
+	"github.com/smsgw/smsgw/event"
+	"github.com/smsgw/smsgw/modem"
+	"github.com/smsgw/smsgw/queue"
+	"github.com/smsgw/smsgw/router"
+	"github.com/smsgw/smsgw/store"
+)
+
+// modemSpec is one modem the gateway drives, resolved from the configuration, from
+// detection, or from the demo's virtual modems.
+type modemSpec struct {
+	name   string
+	line   string
+	port   string
+	imei   string
+	pin    string
+	smsc   string
+	rate   int
+	quota  int
+	find   func() []string
+	static bool // a virtual modem: its path is known, never searched for
+}
+
+// newQueue builds the outbound queue from the configuration.
+func newQueue(cfg config.Config, db *store.DB, log *slog.Logger, reg prometheusRegisterer) (*queue.Queue, error) {
+	qc := queue.Config{
+		Region: cfg.Region, MaxSegments: cfg.Queue.MaxSegments, MaxAttempts: cfg.Queue.MaxAttempts,
+		RetryBase: cfg.Queue.RetryBase, RetryMax: cfg.Queue.RetryMax, DefaultValidity: cfg.Queue.DefaultValidity,
+	}
+	if cfg.Queue.QuietStart != "" {
+		start, err1 := queue.ParseClock(cfg.Queue.QuietStart)
+		end, err2 := queue.ParseClock(cfg.Queue.QuietEnd)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		loc := time.Local
+		if cfg.Queue.Timezone != "" {
+			var err error
+			if loc, err = time.LoadLocation(cfg.Queue.Timezone); err != nil {
+				return nil, fmt.Errorf("queue.timezone: %w", err)
+			}
+		}
+		qc.QuietHours = queue.QuietHours{Start: start, End: end, Location: loc}
+	}
+	return queue.New(qc, db, log, reg, nil), nil
+}
+
+// outbox lets the router send through the queue.
+type outbox struct{ q *queue.Queue }
+
+func (o outbox) Send(ctx context.Context, m router.Outgoing) (int64, error) {
+	msg, _, err := o.q.Enqueue(ctx, queue.Request{
+		To: m.To, Line: m.Line, Body: m.Body, Kind: m.Kind, AuthorID: m.AuthorID,
+		ThreadID: m.ThreadID, IdempotencyKey: m.IdempotencyKey,
+	})
+	if err != nil {
+		return 0, err
+	}
+	return msg.ID, nil
+}
+
+// reports hands status reports from the router to the queue. A report that arrives
+// before its submission is recorded (fast networks) is retried for a few seconds rather
+// than dropped.
+type reports struct{ q *queue.Queue }
+
+func (r reports) ApplyStatusReport(ctx context.Context, sr router.StatusReport) (bool, error) {
+	for range 50 {
+		ok, err := r.q.ApplyStatusReport(ctx, sr.Modem, sr.MR, sr.Recipient, sr.Discharge, sr.Status)
+		if !errors.Is(err, store.ErrReportEarly) {
+			return ok, err
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return false, nil
+}
+
+// newRouter builds the inbound router and inbox domain API.
+func newRouter(cfg config.Config, db *store.DB, bus *event.Bus, q *queue.Queue, specs []modemSpec, log *slog.Logger) *router.Router {
+	lines := map[string]string{}
+	for _, s := range specs {
+		lines[s.name] = s.line
+	}
+	return router.New(router.Config{
+		DefaultRegion:     cfg.Region,
+		ReassemblyTimeout: cfg.Inbound.ReassemblyTimeout,
+		LineForModem: func(m, _ string) string {
+			if l := lines[m]; l != "" {
+				return l
+			}
+			return m
+		},
+	}, router.Deps{DB: db, Bus: bus, Outbox: outbox{q}, Reports: reports{q}, Log: log})
+}
+
+// configuredModems turns the modems section (or, without one, what detection finds) into
+// specs. Detection only ever sends a bare AT to ports it does not know.
+func configuredModems(ctx context.Context, cfg config.Config, log *slog.Logger) []modemSpec {
+	var specs []modemSpec
+	for i, m := range cfg.Modems {
+		name := m.Name
+		if name == "" {
+			name = "modem" + strconv.Itoa(i)
+		}
+		specs = append(specs, modemSpec{name: name, line: m.Line, port: m.Port, imei: m.IMEI, pin: m.PIN,
+			smsc: m.SMSC, rate: m.RatePerMinute, quota: m.MonthlyQuota})
+	}
+	if len(specs) == 0 && cfg.Modem.Detect {
+		dctx, cancel := context.WithTimeout(ctx, time.Minute)
+		found, err := modem.Detect(dctx, modem.DetectOptions{})
+		cancel()
+		if err != nil {
+			log.Warn("USB modem detection failed", "error", err)
+		}
+		for _, f := range found {
+			if f.Err != nil || f.IMEI == "" {
+				continue
+			}
+			name := "modem-" + f.IMEI[max(0, len(f.IMEI)-4):]
+			log.Info("modem detected", "modem", name, "port", f.Port, "model", f.Model, "imei", f.IMEI)
+			specs = append(specs, modemSpec{name: name, port: f.Port, imei: f.IMEI})
+		}
+		if len(specs) == 0 {
+			log.Warn("no modem found; the gateway runs, queues messages and sends them when a modem is configured " +
+				"(see `smsgw modems` and docs/diagnostics.md)")
+		}
+	}
+	if cfg.Modem.Detect {
+		for i := range specs {
+			s := &specs[i]
+			s.find = func() []string {
+				dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				found, _ := modem.Detect(dctx, modem.DetectOptions{})
+				var ports []string
+				for _, f := range found {
+					if f.Err == nil && f.Port != "" && (s.imei == "" || f.IMEI == s.imei) {
+						ports = append(ports, f.Port)
+					}
+				}
+				return ports
+			}
+		}
+	}
+	return specs
+}
+
+// newSession builds the supervised session of one modem, whose inbound messages are
+// committed raw before the modem deletes them.
+func newSession(cfg config.Config, s modemSpec, db *store.DB, rt *router.Router, metrics *modem.Metrics, log *slog.Logger) *modem.Session {
+	handler := func(ctx context.Context, in modem.Inbound) error {
+		_, err := db.InsertInboundPDU(ctx, store.InboundPDU{Modem: in.Modem, IMEI: in.IMEI, IMSI: in.IMSI,
+			Storage: in.Storage, Index: in.Index, PDU: in.PDU})
+		if err == nil {
+			rt.Notify()
+		}
+		return err
+	}
+	find := s.find
+	if s.static {
+		port := s.port
+		find = func() []string { return []string{port} }
+	}
+	mc := modem.Config{
+		Name: s.name, Port: s.port, IMEI: s.imei, Baud: cfg.Modem.Baud, PIN: s.pin, SMSC: s.smsc,
+		CommandTimeout: cfg.Modem.CommandTimeout, SendTimeout: cfg.Modem.SendTimeout,
+		HealthInterval: cfg.Modem.HealthInterval, SweepInterval: cfg.Modem.SweepInterval,
+		TraceLines: cfg.Modem.TraceLines, Find: find,
+		Claim: func(path string) (func(), bool) {
+			unlock, err := modem.LockPort(path)
+			if err != nil {
+				log.Warn("modem port is held elsewhere", "modem", s.name, "port", path, "error", err)
+				return nil, false
+			}
+			return unlock, true
+		},
+	}
+	return modem.NewSession(mc, log.With("component", "modem"), handler, nil, metrics)
+}
