@@ -312,3 +312,14 @@ func (t *Tx) SetMessageThread(messageID, threadID int64) error {
 	}
 	return nil
 }
+
+// CountInboundMessages returns how many inbound messages exist, and how many of them
+// are incomplete (delivered after the reassembly timeout with parts missing).
+func (db *DB) CountInboundMessages(ctx context.Context) (total, incomplete int, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(status = 'incomplete'), 0) FROM messages
+		WHERE direction = 'in'`).Scan(&total, &incomplete)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: count inbound messages: %w", err)
+	}
+	return total, incomplete, nil
+}
