@@ -460,8 +460,19 @@ func numericResult(final string) string {
 
 // redactPIN hides the argument of +CPIN in logs.
 func redactPIN(line string) string {
-	if i := strings.Index(strings.ToUpper(line), "+CPIN="); i >= 0 {
+	if i := strings.Index(asciiUpper(line), "+CPIN="); i >= 0 {
 		return line[:i+6] + "***"
 	}
 	return line
+}
+
+// asciiUpper upper-cases ASCII letters only, so byte offsets stay valid.
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

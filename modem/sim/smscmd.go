@@ -248,13 +248,15 @@ func (s *session) runSend(job *sendJob) response {
 		return response{}
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	switch {
 	case code != 0:
+		defer m.mu.Unlock()
 		return response{final: m.cmsLocked(code)}
 	case smsc == "":
+		defer m.mu.Unlock()
 		return response{final: m.cmsLocked(330)}
 	case m.reg != regHome:
+		defer m.mu.Unlock()
 		return response{final: m.cmsLocked(331)}
 	}
 	mr := m.mr
@@ -273,13 +275,15 @@ func (s *session) runSend(job *sendJob) response {
 		Concat: job.msg.Concat, StatusReport: job.msg.StatusReportRequested,
 		Validity: job.msg.Validity, Message: job.msg,
 	}
-	if m.net != nil {
-		m.net.record(sub)
-	}
 	if sub.StatusReport {
 		d := m.lat.StatusReport.draw(m.rng)
 		sent := sub.Time
 		m.afterLocked(d, func() { m.sendReport(mr, sub.To, smsc, sent) })
+	}
+	m.mu.Unlock()
+	// Outside the lock: the network may deliver to this very modem.
+	if m.net != nil {
+		m.net.record(sub)
 	}
 	return ok(fmt.Sprintf("%s: %d", job.cmd, mr))
 }
