@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"at":      {"AT console or batch of AT commands on a modem port", cmdAT},
 		"modems":  {"find and identify USB modems", cmdModems},
 		"ussd":    {"send a USSD code (e.g. *100#) and print the answer", cmdUSSD},
+		"sim":     {"run virtual modems on ptys with a virtual network and control API", cmdSim},
 	}
 }
 
