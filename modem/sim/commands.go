@@ -739,7 +739,11 @@ func (m *Modem) ringLocked(cl *call) {
 		lines = append(lines, fmt.Sprintf(`+CLIP: %s,%d,,,,0`, m.quoteLocked(cl.from), numType(cl.from)))
 	}
 	m.urcLocked(lines...)
-	cl.timer = m.afterLocked(time.Duration(m.lat.RingEvery), func() {
+	every := time.Duration(m.lat.RingEvery)
+	if every <= 0 {
+		every = 200 * time.Millisecond
+	}
+	cl.timer = m.afterLocked(every, func() {
 		m.mu.Lock()
 		m.ringLocked(cl)
 		m.mu.Unlock()

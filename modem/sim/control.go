@@ -280,7 +280,11 @@ func (c *control) messages(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func (c *control) submissions(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, c.n.Submissions())
+	subs := c.n.Submissions()
+	if subs == nil {
+		subs = []Submission{}
+	}
+	writeJSON(w, http.StatusOK, subs)
 	return nil
 }
 
