@@ -87,11 +87,11 @@ func TestEnqueueAndIdempotency(t *testing.T) {
 func TestClaimOrderAndFilters(t *testing.T) {
 	db := openMigrated(t)
 	ms := enqueue(t, db,
-		out("+1555000001", 1, nil),                                                    // 0: plain
-		out("+1555000002", 1, func(m *NewOutbound) { m.Priority = 5 }),                // 1: urgent
+		out("+1555000001", 1, nil),                                                   // 0: plain
+		out("+1555000002", 1, func(m *NewOutbound) { m.Priority = 5 }),               // 1: urgent
 		out("+1555000003", 1, func(m *NewOutbound) { m.SendAt = t0.Add(time.Hour) }), // 2: later
-		out("+1555000004", 1, func(m *NewOutbound) { m.Line = "sales" }),              // 3: another line
-		out("+1555000005", 1, func(m *NewOutbound) { m.Kind = "automated" }),          // 4: automated
+		out("+1555000004", 1, func(m *NewOutbound) { m.Line = "sales" }),             // 3: another line
+		out("+1555000005", 1, func(m *NewOutbound) { m.Kind = "automated" }),         // 4: automated
 	)
 	cases := []struct {
 		name string
