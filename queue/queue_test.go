@@ -21,15 +21,14 @@ import (
 
 // bench is a gateway in miniature: a database, a queue, virtual modems with sessions.
 type bench struct {
-	t     *testing.T
-	db    *store.DB
-	q     *Queue
-	net   *sim.Network
-	sims  []*sim.Modem
-	sess  []*modem.Session
-	reg   *prometheus.Registry
-	stop  func()
-	clock func() time.Time
+	t    *testing.T
+	db   *store.DB
+	q    *Queue
+	net  *sim.Network
+	sims []*sim.Modem
+	sess []*modem.Session
+	reg  *prometheus.Registry
+	stop func()
 }
 
 type benchOpts struct {
