@@ -46,6 +46,7 @@ type Config struct {
 	Modems  []ModemConfig `yaml:"modems"`
 	Queue   Queue         `yaml:"queue"`
 	Inbound Inbound       `yaml:"inbound"`
+	Inbox   Inbox         `yaml:"inbox"`
 }
 
 // Log configures log/slog output.
@@ -131,6 +132,28 @@ type Inbound struct {
 	ReassemblyTimeout time.Duration `yaml:"reassembly_timeout"`
 }
 
+// Inbox configures the team inbox (see docs/inbox.md).
+type Inbox struct {
+	// GraceWindow: a customer reply this soon after a conversation was resolved reopens
+	// it; after it a new conversation starts.
+	GraceWindow time.Duration `yaml:"grace_window"`
+	// AutoResolveAfter resolves conversations without activity for this long (0 = never).
+	AutoResolveAfter time.Duration `yaml:"auto_resolve_after"`
+	// DispatcherSeeOthers: which conversations owned by others a dispatcher sees:
+	// all, queue (their queues) or none.
+	DispatcherSeeOthers string `yaml:"dispatcher_see_others"`
+	// DispatcherReplyOthers: whether a dispatcher may reply in a conversation someone
+	// else owns: allow, warn (confirm first) or deny.
+	DispatcherReplyOthers string `yaml:"dispatcher_reply_others"`
+	// DispatcherAssign lets dispatchers assign conversations and take them over.
+	DispatcherAssign bool `yaml:"dispatcher_assign"`
+	// AutoAccept: replying to a new conversation makes the replier its owner.
+	AutoAccept bool `yaml:"auto_accept"`
+	// ReturnToLastOwner: a reply within the grace window goes back to the agent who
+	// resolved it, if available.
+	ReturnToLastOwner bool `yaml:"return_to_last_owner"`
+}
+
 // Default returns the configuration used when nothing else is set.
 func Default() Config {
 	return Config{
@@ -162,6 +185,10 @@ func Default() Config {
 			DefaultValidity: 24 * time.Hour,
 		},
 		Inbound: Inbound{ReassemblyTimeout: time.Hour},
+		Inbox: Inbox{
+			GraceWindow: 72 * time.Hour, DispatcherSeeOthers: "all", DispatcherReplyOthers: "warn",
+			AutoAccept: true, ReturnToLastOwner: true,
+		},
 	}
 }
 

@@ -126,6 +126,8 @@ func TestValidateNamesKeyAndFix(t *testing.T) {
 		{"quiet hours", func(c *Config) { c.Queue.QuietStart, c.Queue.QuietEnd = "9pm", "08:00" }, "queue.quiet_start", `"21:00"`},
 		{"half quiet hours", func(c *Config) { c.Queue.QuietEnd = "08:00" }, "queue.quiet_start", "both"},
 		{"time zone", func(c *Config) { c.Queue.Timezone = "Mars/Olympus" }, "queue.timezone", "IANA"},
+		{"see others", func(c *Config) { c.Inbox.DispatcherSeeOthers = "some" }, "inbox.dispatcher_see_others", "all, queue or none"},
+		{"reply others", func(c *Config) { c.Inbox.DispatcherReplyOthers = "maybe" }, "inbox.dispatcher_reply_others", "allow, warn or deny"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

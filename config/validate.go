@@ -152,6 +152,20 @@ func (c *Config) Validate() error {
 		}
 	}
 	positive("inbound.reassembly_timeout", c.Inbound.ReassemblyTimeout)
+	positive("inbox.grace_window", c.Inbox.GraceWindow)
+	if c.Inbox.AutoResolveAfter < 0 {
+		add("inbox.auto_resolve_after", "must not be negative", "use 0 to never auto-resolve")
+	}
+	switch c.Inbox.DispatcherSeeOthers {
+	case "all", "queue", "none":
+	default:
+		add("inbox.dispatcher_see_others", fmt.Sprintf("%q is not a choice", c.Inbox.DispatcherSeeOthers), "use all, queue or none")
+	}
+	switch c.Inbox.DispatcherReplyOthers {
+	case "allow", "warn", "deny":
+	default:
+		add("inbox.dispatcher_reply_others", fmt.Sprintf("%q is not a choice", c.Inbox.DispatcherReplyOthers), "use allow, warn or deny")
+	}
 
 	if len(ps) == 0 {
 		return nil

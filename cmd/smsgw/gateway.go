@@ -98,8 +98,17 @@ func newRouter(cfg config.Config, db *store.DB, bus *event.Bus, q *queue.Queue, 
 		lines[s.name] = s.line
 	}
 	return router.New(router.Config{
-		DefaultRegion:     cfg.Region,
-		ReassemblyTimeout: cfg.Inbound.ReassemblyTimeout,
+		DefaultRegion:       cfg.Region,
+		ReassemblyTimeout:   cfg.Inbound.ReassemblyTimeout,
+		GraceWindow:         cfg.Inbox.GraceWindow,
+		AutoResolveAfter:    cfg.Inbox.AutoResolveAfter,
+		NoAutoAccept:        !cfg.Inbox.AutoAccept,
+		NoReturnToLastOwner: !cfg.Inbox.ReturnToLastOwner,
+		Permissions: router.Permissions{
+			DispatcherSeeOthers:   cfg.Inbox.DispatcherSeeOthers,
+			DispatcherReplyOthers: cfg.Inbox.DispatcherReplyOthers,
+			DispatcherAssign:      cfg.Inbox.DispatcherAssign,
+		},
 		LineForModem: func(m, _ string) string {
 			if l := lines[m]; l != "" {
 				return l
