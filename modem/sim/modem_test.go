@@ -2,6 +2,7 @@ package sim
 
 import (
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,37 @@ func TestUnplugReplug(t *testing.T) {
 	c2 := dial(t, m.Link())
 	c2.expect("AT+CGSN", m.Identity().IMEI)
 	c2.expect("AT+CMGL=4", "+CMGL: 1,0,,")
+}
+
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		n := NewNetwork(NetworkConfig{})
+		m, err := n.NewModem(ModemConfig{Name: "leak", Latency: LatencyInstant(), Personality: builtinPersonalities[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Start(); err != nil {
+			t.Fatal(err)
+		}
+		c := dial(t, m.Path())
+		c.expect("AT+CNMI=2,1;+CLIP=1", "OK")
+		_ = n.Phone("+4915550099").Call(m.Identity().MSISDN)
+		_ = n.Phone("+4915550099").Send(m.Identity().MSISDN, "x", SendOptions{})
+		if _, err := m.Replug(); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.f.Close()
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
 }
