@@ -153,7 +153,9 @@ func (t *Tx) SaveJob(j DispatchJob, now time.Time) (DispatchJob, error) {
 func (t *Tx) Job(id int64) (DispatchJob, error) { return oneJob(t.ctx, t.tx, `WHERE id = ?`, id) }
 
 // JobByRef returns a job by its reference.
-func (t *Tx) JobByRef(ref string) (DispatchJob, error) { return oneJob(t.ctx, t.tx, `WHERE ref = ?`, ref) }
+func (t *Tx) JobByRef(ref string) (DispatchJob, error) {
+	return oneJob(t.ctx, t.tx, `WHERE ref = ?`, ref)
+}
 
 // JobByRef returns a job by its reference.
 func (db *DB) JobByRef(ctx context.Context, ref string) (DispatchJob, error) {
@@ -161,7 +163,9 @@ func (db *DB) JobByRef(ctx context.Context, ref string) (DispatchJob, error) {
 }
 
 // Job returns a job by id.
-func (db *DB) Job(ctx context.Context, id int64) (DispatchJob, error) { return oneJob(ctx, db.r, `WHERE id = ?`, id) }
+func (db *DB) Job(ctx context.Context, id int64) (DispatchJob, error) {
+	return oneJob(ctx, db.r, `WHERE id = ?`, id)
+}
 
 // Jobs lists jobs, most recently updated first; activeOnly leaves ended ones out.
 func (db *DB) Jobs(ctx context.Context, activeOnly bool, limit int) ([]DispatchJob, error) {
