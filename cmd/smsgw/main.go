@@ -41,6 +41,8 @@ func commands() map[string]command {
 		"modems":  {"find and identify USB modems", cmdModems},
 		"ussd":    {"send a USSD code (e.g. *100#) and print the answer", cmdUSSD},
 		"sim":     {"run virtual modems on ptys with a virtual network and control API", cmdSim},
+		"backup":  {"write an online backup of the database (safe while running)", cmdBackup},
+		"restore": {"replace the database with a checked backup (gateway stopped)", cmdRestore},
 	}
 }
 
