@@ -68,6 +68,9 @@ func (r *Router) ProcessInbound(ctx context.Context) error {
 	if err := r.SendPendingConfirmations(ctx); err != nil {
 		r.log.Warn("opt-out confirmations", "error", err)
 	}
+	if err := r.SendPendingRelays(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("three-way relays", "error", err)
+	}
 	return nil
 }
 
@@ -375,6 +378,12 @@ func (r *Router) placeMessage(tx *store.Tx, em *emitter, in inboundMsg) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	// Three-way messaging: the field worker of an active job (not a keyword).
+	if kind, _ := r.matchKeyword(in.Body); kind == kwNone {
+		if handled, err := r.routeWorker(tx, em, msgID, in); handled || err != nil {
+			return msgID, err
+		}
+	}
 	contact, err := tx.ContactByNumber(in.Peer)
 	if errors.Is(err, store.ErrNotFound) {
 		// T1: a number we have never seen becomes a lead named after it.
@@ -482,6 +491,12 @@ func (r *Router) placeMessage(tx *store.Tx, em *emitter, in inboundMsg) (int64, 
 		if err := tx.SetThreadJob(thread.ID, "", 0); err != nil {
 			return 0, err
 		}
+		conv.JobRef = thread.JobRef
+	}
+	// The job's conversation: dispatcher, relay to the field worker, webhook.
+	job, linked, err := r.linkCustomerReply(tx, em, conv, contact, thread, msgID, in)
+	if err != nil {
+		return 0, err
 	}
 	if err := tx.NoteInbound(conv.ID, msgID, now); err != nil {
 		return 0, err
@@ -491,6 +506,11 @@ func (r *Router) placeMessage(tx *store.Tx, em *emitter, in inboundMsg) (int64, 
 	}
 	if err := r.alertFor(tx, em, conv, note, msgID, now); err != nil {
 		return 0, err
+	}
+	if linked && conv.OwnerID == 0 {
+		if err := r.alertDispatcher(tx, em, conv, job, "customer replied (job #"+job.Ref+")", msgID, now); err != nil {
+			return 0, err
+		}
 	}
 	mev.ConversationID = conv.ID
 	em.emit(convEvent(event.MessageReceived, conv, 0, mev))

@@ -284,3 +284,13 @@ func (db *DB) ChatActivity(ctx context.Context, number string) (time.Time, error
 	}
 	return scanTime(last)
 }
+
+// JobRelayMessage returns the message a relay was sent as (0 while it is pending).
+func (db *DB) JobRelayMessage(ctx context.Context, id int64) (int64, error) {
+	var msg int64
+	err := db.r.QueryRowContext(ctx, `SELECT COALESCE(message_id, 0) FROM job_relays WHERE id = ?`, id).Scan(&msg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return msg, err
+}
