@@ -90,6 +90,10 @@ func NewEnvelopes(bus *event.Bus, keep int) *Envelopes {
 	return e
 }
 
+// Boot identifies this process run: envelope and SSE ids carry it, so an id from an
+// earlier run is recognised as such.
+func (e *Envelopes) Boot() string { return e.boot }
+
 // Close stops observing the bus.
 func (e *Envelopes) Close() {
 	if e.sub != nil {
