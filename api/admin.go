@@ -161,7 +161,7 @@ func view(m Modem) modemView {
 	if i.Problems == nil {
 		i.Problems = []string{}
 	}
-	return modemView{Name: i.Name, Ready: i.Ready, Problems: i.Problems, Status: i.Status}
+	return modemView(i)
 }
 
 func (a *API) findModem(r *http.Request) (Modem, error) {
@@ -649,7 +649,7 @@ func (a *API) deliveries(w http.ResponseWriter, r *http.Request, _ auth.Principa
 
 type deliveryView struct {
 	store.WebhookDelivery
-	Payload  rawJSON                `json:"payload"`
+	Payload  rawJSON                 `json:"payload"`
 	Attempts []store.DeliveryAttempt `json:"attempt_log"`
 }
 

@@ -119,9 +119,9 @@ type route struct {
 	Method, Path string
 	Scope        string
 	Tag, Summary string
-	Body         any   // request body example type, nil for none
+	Body         any      // request body example type, nil for none
 	Query        []string // documented query parameters
-	MaxBody      int64 // 0: Deps.MaxBodyBytes
+	MaxBody      int64    // 0: Deps.MaxBodyBytes
 	h            handler
 }
 

@@ -61,6 +61,9 @@ func toError(err error) *Error {
 	var wf *webhook.FieldError
 	var ac *router.AcceptConflictError
 	var mb *http.MaxBytesError
+	if strings.Contains(err.Error(), store.ErrBadCursor.Error()) {
+		return &Error{http.StatusBadRequest, "bad_cursor", "the cursor was not made by this server", "cursor"}
+	}
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -106,8 +109,6 @@ func toError(err error) *Error {
 		return &Error{http.StatusConflict, "number_taken", "the number belongs to another contact", "number"}
 	case errors.Is(err, store.ErrDuplicate):
 		return errf(http.StatusConflict, "duplicate", "already exists")
-	case errors.Is(err, store.ErrBadCursor):
-		return &Error{http.StatusBadRequest, "bad_cursor", "the cursor was not made by this server", "cursor"}
 	case errors.Is(err, store.ErrNotCancellable):
 		return errf(http.StatusConflict, "not_cancellable", "%s", domainMessage(store.ErrNotCancellable))
 	case errors.Is(err, store.ErrNothingToResend):

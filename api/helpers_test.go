@@ -78,6 +78,7 @@ type testEnv struct {
 	ts     *httptest.Server
 	net    *sim.Network
 	sess   []*modem.Session
+	sims   []*sim.Modem
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -120,6 +121,7 @@ func newEnv(t *testing.T, modems bool) *testEnv {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = sm.Close() })
+		e.sims = append(e.sims, sm)
 		handler := func(ctx context.Context, in modem.Inbound) error {
 			_, err := e.db.InsertInboundPDU(ctx, store.InboundPDU{Modem: in.Modem, IMEI: in.IMEI, IMSI: in.IMSI,
 				Storage: in.Storage, Index: in.Index, PDU: in.PDU})
