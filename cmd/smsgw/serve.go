@@ -52,6 +52,7 @@ func cmdServe(ctx context.Context, e env, args []string) int {
 type gatewayOptions struct {
 	demo     bool
 	listener net.Listener // already open (demo's port fallback); nil means listen on cfg.Listen
+	modems   int          // demo: number of virtual modems (0 means 2)
 }
 
 // prometheusRegisterer is the part of a registry the components register on.
@@ -160,6 +161,7 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 		return nil, err
 	}
 	g.reg = newRegistry()
+	g.reg.MustRegister(newMessageCollector(db))
 	g.srv = server.New(server.Options{
 		Logger:            log.With("component", "http"),
 		Registry:          g.reg,
@@ -174,7 +176,7 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 
 	var specs []modemSpec
 	if opts.demo {
-		if specs, err = g.startVirtualModems(); err != nil {
+		if specs, err = g.startVirtualModems(opts.modems); err != nil {
 			return nil, err
 		}
 	} else {
@@ -217,12 +219,15 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 
 // startVirtualModems starts the demo's virtual modems and network in-process, with
 // stable links under the state directory, and returns them as modem specs.
-func (g *gateway) startVirtualModems() ([]modemSpec, error) {
+func (g *gateway) startVirtualModems(n int) ([]modemSpec, error) {
+	if n <= 0 {
+		n = 2
+	}
 	lat := sim.LatencyInstant()
 	lat.Send = sim.Span{Min: sim.Duration(400 * time.Millisecond), Max: sim.Duration(1500 * time.Millisecond)}
 	lat.StatusReport = sim.Span{Min: sim.Duration(time.Second), Max: sim.Duration(4 * time.Second)}
 	farm, err := sim.Start(sim.Config{
-		Modems: 2, LinkDir: filepath.Join(g.cfg.StateDir, "dev"), ControlAddr: "127.0.0.1:0",
+		Modems: n, LinkDir: filepath.Join(g.cfg.StateDir, "dev"), ControlAddr: "127.0.0.1:0",
 		Latency: lat, FirstNumber: "+12025550100", Logger: g.log.With("component", "sim"),
 	})
 	if err != nil {
@@ -259,10 +264,12 @@ func publicURL(cfg config.Config, addr net.Addr) string {
 func cmdDemo(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "demo", "demo [flags]", `  smsgw demo                        # state in ./smsgw-demo, UI on http://127.0.0.1:8080/
   smsgw demo --dir /tmp/demo --listen 127.0.0.1:9000
+  smsgw demo --modems 4                # four virtual modems instead of two
 `)
 	dir := fs.String("dir", "smsgw-demo", "state directory; reused on the next start")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on; a free port is used if it is taken")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	nModems := fs.Int("modems", 2, "number of virtual modems (1 to 16)")
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -287,7 +294,7 @@ func cmdDemo(ctx context.Context, e env, args []string) int {
 		return 1
 	}
 	cfg.Listen = ln.Addr().String()
-	return runGateway(ctx, e, cfg, gatewayOptions{demo: true, listener: ln})
+	return runGateway(ctx, e, cfg, gatewayOptions{demo: true, listener: ln, modems: min(max(*nModems, 1), 16)})
 }
 
 // listenWithFallback listens on addr, or on a free port of the same host when addr's
