@@ -56,7 +56,9 @@ type CheckFunc struct {
 func (c CheckFunc) Name() string { return c.CheckName }
 
 // Evaluate runs the function.
-func (c CheckFunc) Evaluate(ctx context.Context, now time.Time) ([]Condition, error) { return c.Fn(ctx, now) }
+func (c CheckFunc) Evaluate(ctx context.Context, now time.Time) ([]Condition, error) {
+	return c.Fn(ctx, now)
+}
 
 // ModemInfo is one modem as the monitor sees it.
 type ModemInfo struct {
