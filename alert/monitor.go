@@ -182,7 +182,7 @@ func NewMonitor(cfg MonitorConfig, d MonitorDeps) *Monitor {
 	if len(d.Modems) > 0 {
 		m.checks = append(m.checks, CheckFunc{"modems", m.checkModems})
 		if cfg.Thresholds.BalanceCode != "" {
-			b := &balanceCheck{m: m, last: map[string]time.Time{}}
+			b := &balanceCheck{m: m, last: map[string]time.Time{}, cond: map[string]Condition{}}
 			m.checks = append(m.checks, CheckFunc{CheckLowBalance, b.evaluate})
 		}
 		if d.Usage != nil {
@@ -387,6 +387,7 @@ func ParseBalance(text string) (float64, bool) {
 type balanceCheck struct {
 	m    *Monitor
 	last map[string]time.Time
+	cond map[string]Condition // the last answer's condition, reported on every tick
 }
 
 func (b *balanceCheck) evaluate(ctx context.Context, now time.Time) ([]Condition, error) {
@@ -397,6 +398,9 @@ func (b *balanceCheck) evaluate(ctx context.Context, now time.Time) ([]Condition
 			continue
 		}
 		if t, ok := b.last[mi.Name]; ok && now.Sub(t) < th.BalanceInterval {
+			if c, ok := b.cond[mi.Name]; ok {
+				out = append(out, c)
+			}
 			continue
 		}
 		b.last[mi.Name] = now
@@ -412,8 +416,10 @@ func (b *balanceCheck) evaluate(ctx context.Context, now time.Time) ([]Condition
 			b.m.d.Log.Warn("balance answer has no amount", "modem", mi.Name, "answer", text)
 			continue
 		}
-		out = append(out, Condition{Check: CheckLowBalance, Subject: mi.Name,
-			Message: fmt.Sprintf("modem %s balance is %.2f (below %.2f)", mi.Name, v, th.BalanceMin), Firing: v < th.BalanceMin})
+		c := Condition{Check: CheckLowBalance, Subject: mi.Name,
+			Message: fmt.Sprintf("modem %s balance is %.2f (below %.2f)", mi.Name, v, th.BalanceMin), Firing: v < th.BalanceMin}
+		b.cond[mi.Name] = c
+		out = append(out, c)
 	}
 	return out, nil
 }
