@@ -352,6 +352,25 @@ func (s *session) execLocked(c command) response {
 		return ok()
 	case "+IFC", "+ICF":
 		return ok()
+	case "^PORTSEL":
+		switch c.kind {
+		case kindRead:
+			return ok("^PORTSEL: 0")
+		case kindTest:
+			return ok("^PORTSEL: (0-1)")
+		case kindSet:
+			if _, okv := intParam(ps, 0, 0, 0, 1); !okv {
+				return bad()
+			}
+		}
+		return ok()
+	case "^SYSINFO":
+		if m.reg != regHome {
+			return ok("^SYSINFO: 0,0,0,0,1,,0")
+		}
+		return ok("^SYSINFO: 2,3,0,5,1,,4")
+	case "^HWVER":
+		return ok(`^HWVER:"CD1E173M"`)
 	case "^CURC":
 		switch c.kind {
 		case kindRead:

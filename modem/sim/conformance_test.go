@@ -286,7 +286,7 @@ CheckSignal = 0
 	}
 }
 
-func TestSmstoolsSend(t *testing.T) {
+func TestSmstools(t *testing.T) {
 	t.Parallel()
 	smsd := needTool(t, "smsd")
 	n, ms := testNet(t, ModemConfig{Name: "smstools"})
@@ -324,6 +324,9 @@ baudrate = 115200
 	if err := os.WriteFile(filepath.Join(dir, "outgoing", "msg1"), []byte("To: 4915550077\n\nHello from smstools\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := n.Phone("+4915550078").Send(m.Identity().MSISDN, "to the smstools inbox", SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	// smsd forks a modem handler per device; the process group is stopped
 	// at the end.
 	startDaemon(t, smsd, "-c"+confPath, "-t")
@@ -336,4 +339,62 @@ baudrate = 115200
 		t.Errorf("network got %+v", msgs[0])
 	}
 	waitFile(t, filepath.Join(dir, "sent"), 30*time.Second)
+	body := waitFile(t, filepath.Join(dir, "incoming"), 30*time.Second)
+	if !strings.Contains(body, "From: 4915550078") || !strings.Contains(body, "to the smstools inbox") {
+		t.Errorf("incoming file: %q", body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(m.Messages("SM")) != 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if left := m.Messages("SM"); len(left) != 0 {
+		t.Errorf("smsd left %d messages in SM", len(left))
+	}
+}
+
+// TestGammuPersonalities runs gammu against every vendor personality: gammu
+// takes vendor-specific paths (for example AT^CURC and AT^PORTSEL for
+// Huawei), which the modem must answer like the real stick.
+func TestGammuPersonalities(t *testing.T) {
+	t.Parallel()
+	gammu := needTool(t, "gammu")
+	for _, name := range PersonalityNames() {
+		if name == "generic" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			pers, _ := PersonalityByName(name)
+			switch name {
+			case "huawei":
+				// gammu knows ^RSSI and friends (and turns them off).
+				pers.NoiseEvery = 300 * time.Millisecond
+			default:
+				// gammu 1.42 rejects unknown indications such as +CIEV or
+				// +WIND that arrive during its connect probe.
+				pers.Noise = nil
+			}
+			n, ms := testNet(t, ModemConfig{Name: "gp" + name, Personality: pers})
+			m := ms[0]
+			rc := gammurc(t, m, "")
+			out, err := runTool(t, 60*time.Second, gammu, "-c", rc, "--identify")
+			if err != nil || !strings.Contains(out, m.Identity().IMEI) {
+				t.Fatalf("identify: %v\n%s", err, out)
+			}
+			out, err = runTool(t, 60*time.Second, gammu, "-c", rc, "sendsms", "TEXT", "+4915550001", "-text", "hello "+name)
+			if err != nil {
+				t.Fatalf("sendsms: %v\n%s", err, out)
+			}
+			if msgs := n.Messages(); len(msgs) != 1 || msgs[0].Text != "hello "+name {
+				t.Errorf("network got %+v", msgs)
+			}
+			if err := n.Phone("+4915550002").Send(m.Identity().MSISDN, "inbound "+name, SendOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			out, err = runTool(t, 60*time.Second, gammu, "-c", rc, "getallsms")
+			if err != nil || !strings.Contains(out, "inbound "+name) {
+				t.Errorf("getallsms: %v\n%s", err, out)
+			}
+		})
+	}
 }

@@ -41,7 +41,7 @@ type session struct {
 	over   bool
 	prompt *prompt
 	echo   []byte
-	noise  *time.Timer
+	lastIn time.Time // when the last byte arrived
 }
 
 const maxPrompt = 4096
@@ -110,7 +110,7 @@ func (s *session) noiseChan() <-chan time.Time {
 
 func (s *session) emitNoise() {
 	m := s.m
-	if s.prompt != nil {
+	if s.typing() {
 		return
 	}
 	m.mu.Lock()
@@ -151,9 +151,16 @@ func (s *session) flushEcho() {
 	}
 }
 
-// flushURC writes queued indications unless a prompt is open.
+// typing reports whether the client is in the middle of a command line or
+// a prompt; indications wait until it is done (or has stalled for a second),
+// as modems hold them while the link is "reserved".
+func (s *session) typing() bool {
+	return s.prompt != nil || (len(s.line) > 0 && time.Since(s.lastIn) < time.Second)
+}
+
+// flushURC writes queued indications unless the client is typing.
 func (s *session) flushURC() {
-	if s.prompt != nil {
+	if s.typing() {
 		return
 	}
 	m := s.m
@@ -200,6 +207,7 @@ func (s *session) input(b []byte) {
 	m.mu.Lock()
 	hang, echo := m.fault.Hang, m.set.echo
 	m.mu.Unlock()
+	s.lastIn = time.Now()
 	if hang {
 		s.line, s.prompt = s.line[:0], nil
 		return
