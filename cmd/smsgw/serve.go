@@ -209,6 +209,8 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 		Logger:   log.With("component", "webui"),
 		Version:  readBuildInfo().Version,
 		Instance: instance,
+		DB:       db, Router: g.rt, Queue: g.q, Bus: g.bus, Config: &cfg, Demo: g.farm, Done: ctx.Done(),
+		Sessions: func() []*modem.Session { return g.sessions },
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,94 @@
+package webui
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/smsgw/smsgw/router"
+)
+
+// Every page renders for an admin, SMS text comes out escaped, forms without a CSRF
+// token are refused, and signed-out visitors are sent to the login page.
+func TestPagesRenderAndProtect(t *testing.T) {
+	s := newStack(t, router.Permissions{})
+	s.user("ana", "Ana Lima", "admin")
+	payload := `<img src=x onerror=alert(1)><script>alert("x")</script>`
+	s.text("+12025550123", payload)
+	conv := s.waitConversation("+12025550123")
+
+	anon := s.client()
+	for _, path := range []string{"/inbox", "/admin/modems", "/ui/list", fmt.Sprintf("/inbox/c/%d", conv.ID)} {
+		resp, err := anon.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+			t.Errorf("anonymous GET %s: %s %s", path, resp.Status, resp.Header.Get("Location"))
+		}
+	}
+	resp, err := anon.Get(s.url + "/ui/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous events: %s", resp.Status)
+	}
+
+	c := s.client()
+	tok := s.login(c, "ana")
+	pages := []string{"/inbox", "/inbox?owner=unowned&status=NEW", "/inbox?q=%2B1202", "/inbox?tag=none",
+		fmt.Sprintf("/inbox/c/%d", conv.ID), "/ui/list", "/ui/folders", fmt.Sprintf("/ui/c/%d", conv.ID),
+		fmt.Sprintf("/ui/c/%d/thread", conv.ID), "/ui/alerts", "/ui/counts", "/admin/modems", "/admin/users",
+		"/admin/queues", "/admin/quick-replies", "/admin/tokens", "/admin/settings", "/account/password",
+		"/status", "/demo/phones"}
+	for _, path := range pages {
+		resp, err := c.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %s\n%s", path, resp.Status, body)
+			continue
+		}
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+			t.Errorf("GET %s: SMS text rendered unescaped", path)
+		}
+		if strings.Contains(path, "/c/") && !strings.Contains(body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+			t.Errorf("GET %s: the escaped body is missing", path)
+		}
+	}
+
+	// No token, wrong token: refused, nothing changes.
+	for _, tk := range []string{"", "forged"} {
+		resp, err := c.PostForm(fmt.Sprintf("%s/inbox/c/%d/accept", s.url, conv.ID), url.Values{"csrf": {tk}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("accept with csrf %q: %s", tk, resp.Status)
+		}
+	}
+	// With the token (as the script sends it): accepted.
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/inbox/c/%d/accept", s.url, conv.ID), nil)
+	req.Header.Set("X-CSRF-Token", tok)
+	req.Header.Set("X-Requested-With", "fetch")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("accept: %s", resp.Status)
+	}
+	v, err := s.rt.Conversation(t.Context(), router.System, conv.ID)
+	if err != nil || v.Status != "OPEN" {
+		t.Fatalf("after accept: %+v %v", v.Status, err)
+	}
+}
