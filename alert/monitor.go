@@ -349,6 +349,10 @@ func (m *Monitor) checkModems(_ context.Context, _ time.Time) ([]Condition, erro
 		}
 		out = append(out, Condition{Check: CheckModemOffline, Subject: mi.Name, Severity: "critical", Message: msg, Firing: !ready})
 		if !ready {
+			// The offline incident covers the rest; end theirs.
+			for _, c := range []string{CheckModemUnregistered, CheckWeakSignal, CheckSIMStorage} {
+				out = append(out, Condition{Check: c, Subject: mi.Name})
+			}
 			continue
 		}
 		out = append(out, Condition{Check: CheckModemUnregistered, Subject: mi.Name, Severity: "critical",
