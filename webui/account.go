@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/smsgw/smsgw/auth"
+	"github.com/smsgw/smsgw/router"
 )
 
 // preCookie carries the double-submit CSRF token of the forms shown before a session
@@ -132,7 +133,8 @@ func (u *UI) setupPost(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Choose a username.")
 		return
 	}
-	if _, err := u.auth.CompleteSetup(r.Context(), d.Token, d.Username, d.Name, pw); err != nil {
+	nu, err := u.auth.CompleteSetup(r.Context(), d.Token, d.Username, d.Name, pw)
+	if err != nil {
 		if errors.Is(err, auth.ErrWeakPassword) {
 			fail(http.StatusBadRequest, "Choose a longer password (at least 10 characters).")
 			return
@@ -141,13 +143,14 @@ func (u *UI) setupPost(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "This setup link is not valid any more. Print a new one with `smsgw user add` or restart the gateway.")
 		return
 	}
+	u.onboard(r.Context(), router.Actor{UserID: nu.ID, Role: nu.Role}, nu)
 	sid, _, err := u.auth.Login(r.Context(), d.Username, pw, remoteIP(r))
 	if err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
 	u.auth.SetSessionCookie(w, sid)
-	http.Redirect(w, r, "/inbox?ok="+urlQueryEscape("Welcome! Add your team under Admin → Users."), http.StatusSeeOther)
+	http.Redirect(w, r, "/inbox?ok="+urlQueryEscape("Welcome! Add your team under Users, then route lines under Queues."), http.StatusSeeOther)
 }
 
 func (u *UI) passwordPage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

@@ -141,16 +141,7 @@ func (u *UI) usersPost(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		if err != nil {
 			return err
 		}
-		// New agents join the default queue and start ready, so they get its alerts.
-		if nu.Role != router.RoleViewer {
-			if err := u.rt.SetQueueMember(ctx, p.Actor(), store.DefaultQueueID, nu.ID, true); err != nil {
-				u.log.Warn("add new user to the default queue", "error", err)
-			}
-			if err := u.rt.SetAvailability(ctx, p.Actor(), nu.ID, store.AvailabilityReady); err != nil {
-				u.log.Warn("set new user ready", "error", err)
-			}
-		}
-		u.forgetAgents()
+		u.onboard(ctx, p.Actor(), nu)
 		http.Redirect(w, r, "/admin/users?ok="+urlQueryEscape("User "+nu.Username+" created."), http.StatusSeeOther)
 	case "password":
 		id, err := strconv.ParseInt(r.PostFormValue("user"), 10, 64)
@@ -175,6 +166,20 @@ func (u *UI) usersPost(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return errBadInput
 	}
 	return nil
+}
+
+// onboard puts a new agent in the default queue and marks them ready, so they get its
+// alerts from the start.
+func (u *UI) onboard(ctx context.Context, by router.Actor, nu store.User) {
+	if nu.Role != router.RoleViewer {
+		if err := u.rt.SetQueueMember(ctx, by, store.DefaultQueueID, nu.ID, true); err != nil {
+			u.log.Warn("add new user to the default queue", "user", nu.Username, "error", err)
+		}
+		if err := u.rt.SetAvailability(ctx, by, nu.ID, store.AvailabilityReady); err != nil {
+			u.log.Warn("set new user ready", "user", nu.Username, "error", err)
+		}
+	}
+	u.forgetAgents()
 }
 
 type queuesData struct {

@@ -92,3 +92,60 @@ func TestPagesRenderAndProtect(t *testing.T) {
 		t.Fatalf("after accept: %+v %v", v.Status, err)
 	}
 }
+
+// First run: no user, no default password; the one-time link creates the admin, who
+// is signed in, joins the default queue as ready, and the link cannot be used again.
+func TestFirstRunSetup(t *testing.T) {
+	s := newStack(t, router.Permissions{})
+	c := s.client()
+	resp, err := c.Get(s.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, resp); !strings.Contains(body, "No one can sign in yet") || !strings.Contains(body, "Gateway status") {
+		t.Fatalf("home before setup:\n%s", body)
+	}
+	link, err := s.auth.SetupLink(t.Context(), s.url+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(link)
+	token := u.Query().Get("token")
+	resp, err = c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := between(readBody(t, resp), `name="csrf" value="`, `"`)
+	form := url.Values{"csrf": {pre}, "token": {token}, "username": {"ada"}, "name": {"Ada Admin"},
+		"password": {testPassword}, "password2": {testPassword}}
+	resp, err = c.PostForm(s.url+"/setup", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/inbox") {
+		t.Fatalf("setup: %s %s", resp.Status, resp.Header.Get("Location"))
+	}
+	resp, err = c.Get(s.url + "/inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="inbox"`) {
+		t.Fatalf("inbox after setup: %s", resp.Status)
+	}
+	agents, err := s.db.Agents(t.Context())
+	if err != nil || len(agents) != 1 || agents[0].Role != "admin" || agents[0].Availability != "ready" ||
+		len(agents[0].Queues) != 1 {
+		t.Fatalf("after setup: %+v %v", agents, err)
+	}
+	// The link is spent.
+	form.Set("username", "eve")
+	resp, err = c.PostForm(s.url+"/setup", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("second use of the setup link: %s", resp.Status)
+	}
+}
