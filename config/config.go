@@ -47,6 +47,7 @@ type Config struct {
 	Queue   Queue         `yaml:"queue"`
 	Inbound Inbound       `yaml:"inbound"`
 	Inbox   Inbox         `yaml:"inbox"`
+	Alerts  Alerts        `yaml:"alerts"`
 }
 
 // Log configures log/slog output.
@@ -154,6 +155,54 @@ type Inbox struct {
 	ReturnToLastOwner bool `yaml:"return_to_last_owner"`
 }
 
+// Alerts configures business SMS alerts, customer-response emails and system alerts
+// (see docs/alerts.md).
+type Alerts struct {
+	// Line sends business alerts whose rule and job name no line; empty means the
+	// first modem's line.
+	Line string `yaml:"line"`
+	// DedupeWindow: the same rule for the same job and recipient is sent once within it.
+	DedupeWindow time.Duration `yaml:"dedupe_window"`
+	// ChatDelay holds automated messages to a contact with a live conversation until
+	// the chat has been quiet this long (0 = send at once); ChatDelayMax bounds the hold.
+	ChatDelay    time.Duration `yaml:"chat_delay"`
+	ChatDelayMax time.Duration `yaml:"chat_delay_max"`
+	// EmailTo (comma-separated addresses) receives system alerts, and customer
+	// responses of jobs whose dispatcher has no email address.
+	EmailTo string `yaml:"email_to"`
+	// OnCall is a phone number that gets system alerts by SMS through a healthy modem.
+	OnCall string `yaml:"on_call"`
+	// CheckInterval is how often system checks run; a condition must hold FireAfter
+	// before it alerts.
+	CheckInterval time.Duration `yaml:"check_interval"`
+	FireAfter     time.Duration `yaml:"fire_after"`
+	// Thresholds of the system checks.
+	WeakSignalDBm   int           `yaml:"weak_signal_dbm"`
+	StoragePercent  int           `yaml:"storage_percent"`
+	BacklogParts    int           `yaml:"backlog_parts"`
+	OldestAge       time.Duration `yaml:"oldest_age"`
+	FailurePercent  int           `yaml:"failure_percent"`
+	QuotaPercent    int           `yaml:"quota_percent"`
+	WebhookFailures int           `yaml:"webhook_failures"`
+	// BalanceUSSD ("*100#") turns on scheduled balance checks every BalanceInterval;
+	// a balance below BalanceMin (a number, e.g. "5.00") alerts.
+	BalanceUSSD     string        `yaml:"balance_ussd"`
+	BalanceMin      string        `yaml:"balance_min"`
+	BalanceInterval time.Duration `yaml:"balance_interval"`
+	SMTP            SMTP          `yaml:"smtp"`
+}
+
+// SMTP is the mail submission server for alert emails; no host means no email.
+type SMTP struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password" secret:"true"`
+	From     string `yaml:"from"`
+	// StartTLS is required unless turned off (only for a relay on the same host).
+	StartTLS bool `yaml:"starttls"`
+}
+
 // Default returns the configuration used when nothing else is set.
 func Default() Config {
 	return Config{
@@ -188,6 +237,13 @@ func Default() Config {
 		Inbox: Inbox{
 			GraceWindow: 72 * time.Hour, DispatcherSeeOthers: "all", DispatcherReplyOthers: "warn",
 			AutoAccept: true, ReturnToLastOwner: true,
+		},
+		Alerts: Alerts{
+			DedupeWindow: 10 * time.Minute, ChatDelay: 5 * time.Minute, ChatDelayMax: time.Hour,
+			CheckInterval: 15 * time.Second, FireAfter: time.Minute,
+			WeakSignalDBm: -105, StoragePercent: 80, BacklogParts: 500, OldestAge: 30 * time.Minute,
+			FailurePercent: 20, QuotaPercent: 90, WebhookFailures: 5, BalanceMin: "5", BalanceInterval: 6 * time.Hour,
+			SMTP: SMTP{Port: 587, StartTLS: true},
 		},
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -166,6 +168,7 @@ func (c *Config) Validate() error {
 	default:
 		add("inbox.dispatcher_reply_others", fmt.Sprintf("%q is not a choice", c.Inbox.DispatcherReplyOthers), "use allow, warn or deny")
 	}
+	ps = append(ps, c.Alerts.validate()...)
 
 	if len(ps) == 0 {
 		return nil
@@ -177,4 +180,66 @@ func (c *Config) Validate() error {
 func IsValidation(err error) bool {
 	var v *ValidationError
 	return errors.As(err, &v)
+}
+
+// validate checks the alerts section.
+func (a Alerts) validate() []Problem {
+	var ps []Problem
+	add := func(key, msg, fix string) { ps = append(ps, Problem{"alerts." + key, msg, fix}) }
+	for key, d := range map[string]time.Duration{"dedupe_window": a.DedupeWindow, "chat_delay_max": a.ChatDelayMax,
+		"check_interval": a.CheckInterval, "oldest_age": a.OldestAge, "balance_interval": a.BalanceInterval} {
+		if d <= 0 {
+			add(key, fmt.Sprintf("must be longer than zero, is %s", d), "use a duration such as 10m")
+		}
+	}
+	if a.ChatDelay < 0 || a.FireAfter < 0 {
+		add("chat_delay", "chat_delay and fire_after must not be negative", "use 0s to turn them off")
+	}
+	for key, p := range map[string]int{"storage_percent": a.StoragePercent, "failure_percent": a.FailurePercent,
+		"quota_percent": a.QuotaPercent} {
+		if p < 1 || p > 100 {
+			add(key, fmt.Sprintf("%d is not a percentage from 1 to 100", p), "e.g. 80")
+		}
+	}
+	if a.WeakSignalDBm >= 0 || a.WeakSignalDBm < -120 {
+		add("weak_signal_dbm", fmt.Sprintf("%d is not a signal level", a.WeakSignalDBm), "use a negative dBm value such as -105")
+	}
+	if a.BacklogParts < 1 || a.WebhookFailures < 1 {
+		add("backlog_parts", "backlog_parts and webhook_failures must be at least 1", "e.g. 500 and 5")
+	}
+	if _, err := strconv.ParseFloat(strings.TrimSpace(a.BalanceMin), 64); err != nil {
+		add("balance_min", fmt.Sprintf("%q is not a number", a.BalanceMin), `e.g. "5.00"`)
+	}
+	if a.BalanceUSSD != "" && !ussdRE.MatchString(a.BalanceUSSD) {
+		add("balance_ussd", fmt.Sprintf("%q is not a USSD code", a.BalanceUSSD), `e.g. "*100#"`)
+	}
+	if a.OnCall != "" && !phoneRE.MatchString(a.OnCall) {
+		add("on_call", fmt.Sprintf("%q is not a phone number", a.OnCall), `write it with the country code, e.g. "+4915112345678"`)
+	}
+	if a.EmailTo != "" {
+		if _, err := mail.ParseAddressList(a.EmailTo); err != nil {
+			add("email_to", fmt.Sprintf("%q is not a list of email addresses: %v", a.EmailTo, err), "separate addresses with commas")
+		}
+	}
+	if a.SMTP.Host != "" {
+		if a.SMTP.Port < 1 || a.SMTP.Port > 65535 {
+			add("smtp.port", fmt.Sprintf("%d is not a port", a.SMTP.Port), "use 587 for submission with STARTTLS")
+		}
+		if _, err := mail.ParseAddress(a.SMTP.From); err != nil {
+			add("smtp.from", fmt.Sprintf("%q is not an email address", a.SMTP.From), `e.g. "smsgw <smsgw@example.com>"`)
+		}
+		if a.SMTP.Username != "" && !a.SMTP.StartTLS && !isLocalHost(a.SMTP.Host) {
+			add("smtp.starttls", "is off while a password would be sent to a remote server", "turn starttls on")
+		}
+	}
+	return ps
+}
+
+var (
+	ussdRE  = regexp.MustCompile(`^[*#0-9]{2,32}$`)
+	phoneRE = regexp.MustCompile(`^\+?[0-9 ()-]{3,20}$`)
+)
+
+func isLocalHost(h string) bool {
+	return h == "localhost" || h == "127.0.0.1" || h == "::1"
 }
