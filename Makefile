@@ -5,8 +5,12 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 OUT       ?= dist
 FUZZTIME  ?= 20s
+# nfpm builds the .deb packages; go run fetches it, it is not a module dependency.
+NFPM      := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
+DEB_ARCHES := amd64 arm64 armhf
+DEB_VERSION ?= $(shell TZ=UTC scripts/deb-version 2>/dev/null || echo 0.0~unknown)
 
-.PHONY: help build test test-deps lint fmt bench fuzz cross cross-deps clean
+.PHONY: help build test test-deps lint fmt bench fuzz cross cross-deps clean static deb $(addprefix deb-,$(DEB_ARCHES)) deb-check
 
 help:
 	@echo "build       build ./smsgw for this machine (cgo, SQLite)"
@@ -16,6 +20,9 @@ help:
 	@echo "fuzz        run every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "cross       build linux/arm64 and linux/arm (armhf) binaries into $(OUT)/"
 	@echo "cross-deps  install the Debian cross compilers cross needs (root)"
+	@echo "static      build a static $(OUT)/smsgw-linux-ARCH (ARCH=amd64|arm64|armhf, default amd64)"
+	@echo "deb         build static binaries and .deb packages for $(DEB_ARCHES) into $(OUT)/"
+	@echo "deb-check   list and lint the built .deb packages (dpkg-deb)"
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o smsgw ./cmd/smsgw
@@ -55,6 +62,24 @@ cross:
 cross-deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+
+# Static binaries (glibc linked in) run on any Debian/Raspberry Pi OS release of their
+# architecture. See scripts/build-static and docs/operations.md (cross-compiling).
+ARCH ?= amd64
+static:
+	VERSION=$(VERSION) scripts/build-static $(ARCH) $(OUT)/smsgw-linux-$(ARCH)
+
+# make deb: one package per architecture in $(OUT)/ (needs make cross-deps for arm).
+deb: $(addprefix deb-,$(DEB_ARCHES))
+
+$(addprefix deb-,$(DEB_ARCHES)): deb-%:
+	VERSION=$(VERSION) scripts/build-static $* $(OUT)/smsgw-linux-$*
+	mkdir -p dist/nfpm $(OUT) && cp $(OUT)/smsgw-linux-$* dist/nfpm/smsgw
+	SMSGW_ARCH=$* SMSGW_VERSION=$(DEB_VERSION) \
+	  $(GO) run $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(OUT)/
+
+deb-check:
+	@set -e; for f in $(OUT)/smsgw_*.deb; do echo "== $$f"; dpkg-deb --info "$$f"; dpkg-deb --contents "$$f"; done
 
 clean:
 	rm -rf smsgw $(OUT)
