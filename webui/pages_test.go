@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smsgw/smsgw/router"
+	"github.com/smsgw/smsgw/store"
 )
 
 // Every page renders for an admin, SMS text comes out escaped, forms without a CSRF
@@ -39,12 +41,26 @@ func TestPagesRenderAndProtect(t *testing.T) {
 		t.Errorf("anonymous events: %s", resp.Status)
 	}
 
+	now := time.Now()
+	tpl, err := s.db.SaveAlertTemplate(t.Context(), store.AlertTemplate{Name: "eta", Body: "Your technician arrives at {{eta}} <b>"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.SaveAlertRule(t.Context(), store.AlertRule{Name: "ETA", Event: "job.eta_updated", TemplateID: tpl.ID,
+		Recipients: []string{"customer"}, Enabled: true}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.SaveWebhook(t.Context(), store.Webhook{URL: "https://example.net/hook?a=1&b=<x>", Events: []string{"*"},
+		Secret: "s3cret-s3cret-s3cret", Active: true}, now); err != nil {
+		t.Fatal(err)
+	}
+
 	c := s.client()
 	tok := s.login(c, "ana")
 	pages := []string{"/inbox", "/inbox?owner=unowned&status=NEW", "/inbox?q=%2B1202", "/inbox?tag=none",
 		fmt.Sprintf("/inbox/c/%d", conv.ID), "/ui/list", "/ui/folders", fmt.Sprintf("/ui/c/%d", conv.ID),
 		fmt.Sprintf("/ui/c/%d/thread", conv.ID), "/ui/alerts", "/ui/counts", "/admin/modems", "/admin/users",
-		"/admin/queues", "/admin/quick-replies", "/admin/tokens", "/admin/settings", "/account/password",
+		"/admin/queues", "/admin/quick-replies", "/admin/tokens", "/admin/settings", "/admin/integrations", "/account/password",
 		"/status", "/demo/phones"}
 	for _, path := range pages {
 		resp, err := c.Get(s.url + path)

@@ -47,7 +47,7 @@ var staticFS embed.FS
 var pages = []string{
 	"status.html", "login.html", "setup.html", "password.html", "nosetup.html", "error.html",
 	"inbox.html", "modems.html", "users.html", "queues.html", "quickreplies.html", "tokens.html",
-	"settings.html", "demo.html",
+	"settings.html", "demo.html", "integrations.html",
 }
 
 // Defaults of the composer.
@@ -221,6 +221,7 @@ func (u *UI) Mount(r *mux.Router) {
 	get("/admin/tokens", u.tokensPage)
 	post("/admin/tokens", u.tokensPost)
 	get("/admin/settings", u.settingsPage)
+	get("/admin/integrations", u.integrationsPage)
 
 	if u.opts.Demo != nil {
 		get("/demo/phones", u.demoPage)
