@@ -165,3 +165,53 @@ func TestFirstRunSetup(t *testing.T) {
 		t.Fatalf("second use of the setup link: %s", resp.Status)
 	}
 }
+
+// A reply in someone else's conversation follows the configured rule: with "warn" the
+// UI gets 409 and X-Confirm, and the confirmed retry goes out. Viewers get neither
+// actions nor a composer.
+func TestReplyRuleAndViewer(t *testing.T) {
+	s := newStack(t, router.Permissions{DispatcherSeeOthers: router.SeeAll, DispatcherReplyOthers: router.ReplyWarn})
+	ana := s.user("ana", "Ana Lima", "dispatcher")
+	s.user("ben", "Ben Okafor", "dispatcher")
+	s.user("vic", "Vic Viewer", "viewer")
+	s.text("+12025550160", "Hello?")
+	conv := s.waitConversation("+12025550160")
+	if _, err := s.rt.Accept(t.Context(), router.Actor{UserID: ana.ID, Role: ana.Role}, conv.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client()
+	tok := s.login(c, "ben")
+	reply := func(force string) *http.Response {
+		form := url.Values{"body": {"Ben here, covering for Ana."}, "force": {force}, "key": {"k1"}}
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/inbox/c/%d/reply", s.url, conv.ID), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-CSRF-Token", tok)
+		req.Header.Set("X-Requested-With", "fetch")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := reply(""); resp.StatusCode != http.StatusConflict || resp.Header.Get("X-Confirm") != "reply" {
+		t.Fatalf("unconfirmed reply in Ana's conversation: %s confirm=%q", resp.Status, resp.Header.Get("X-Confirm"))
+	}
+	if resp := reply("1"); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("confirmed reply: %s", resp.Status)
+	}
+
+	v := s.client()
+	s.login(v, "vic")
+	resp, err := v.Get(fmt.Sprintf("%s/inbox/c/%d", s.url, conv.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "js-compose") || strings.Contains(body, "/release") {
+		t.Fatalf("viewer page: %s, composer or actions shown", resp.Status)
+	}
+	if !strings.Contains(body, "Ben here, covering for Ana.") {
+		t.Fatal("viewer does not see the thread")
+	}
+}

@@ -354,6 +354,7 @@ type base struct {
 	CSRF    string
 	Admin   bool
 	Manager bool
+	Viewer  bool // read-only role: no actions, no composer
 	Demo    bool
 	Version string
 	Flash   string
@@ -368,6 +369,7 @@ func (u *UI) base(r *http.Request, p auth.Principal, title, nav string) base {
 		b.CSRF = u.auth.CSRFToken(p)
 		b.Admin = p.Role == router.RoleAdmin
 		b.Manager = b.Admin || p.Role == router.RoleSupervisor
+		b.Viewer = p.Role == router.RoleViewer
 		if ag, ok := u.agent(r.Context(), p.UserID); ok {
 			b.Avail = ag.Availability
 		}
