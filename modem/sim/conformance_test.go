@@ -136,16 +136,23 @@ func TestGammuSendSMS(t *testing.T) {
 		encoding string
 		parts    int
 		report   bool
+		slow     bool // realistic latency, 1-2 s per send
 	}{
-		{"short", nil, "Hello from gammu", "gsm7", 1, false},
-		{"long", []string{"-len", "400"}, long, "gsm7", 2, false},
-		{"unicode", []string{"-unicode"}, "Grüße 😁 привет", "ucs2", 1, false},
-		{"report", []string{"-report"}, "with a report", "gsm7", 1, true},
+		{"short", nil, "Hello from gammu", "gsm7", 1, false, false},
+		{"long", []string{"-len", "400"}, long, "gsm7", 2, false, false},
+		{"unicode", []string{"-unicode"}, "Grüße 😁 привет", "ucs2", 1, false, false},
+		{"report", []string{"-report"}, "with a report", "gsm7", 1, true, false},
+		{"realistic", nil, "from a slow modem", "gsm7", 1, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			n, ms := testNet(t, ModemConfig{Name: "gs" + tt.name})
+			cfg := ModemConfig{Name: "gs" + tt.name}
+			if tt.slow {
+				cfg.Latency = LatencyRealistic()
+				cfg.Latency.Send = Span{Duration(time.Second), Duration(2 * time.Second)}
+			}
+			n, ms := testNet(t, cfg)
 			m := ms[0]
 			args := append([]string{"-c", gammurc(t, m, ""), "sendsms", "TEXT", "+4915550001"}, tt.args...)
 			args = append(args, "-text", tt.text)
@@ -248,6 +255,7 @@ func TestGammuSMSD(t *testing.T) {
 service = files
 logfile = %[1]s/smsd.log
 debuglevel = 1
+deliveryreport = log
 inboxpath = %[1]s/inbox/
 outboxpath = %[1]s/outbox/
 sentsmspath = %[1]s/sent/
@@ -261,7 +269,7 @@ CheckBattery = 0
 CheckSignal = 0
 `, dir))
 	startDaemon(t, smsd, "-c", rc)
-	if out, err := runTool(t, 30*time.Second, inject, "-c", rc, "TEXT", "+4915550009", "-text", "from gammu-smsd"); err != nil {
+	if out, err := runTool(t, 30*time.Second, inject, "-c", rc, "TEXT", "+4915550009", "-report", "-text", "from gammu-smsd"); err != nil {
 		t.Fatalf("gammu-smsd-inject: %v\n%s", err, out)
 	}
 	ctx := ctxT(t, 60*time.Second)
@@ -283,6 +291,18 @@ CheckSignal = 0
 	ents, _ := os.ReadDir(filepath.Join(dir, "inbox"))
 	if len(ents) != 1 || !strings.Contains(ents[0].Name(), "+4915550002") {
 		t.Errorf("inbox files: %v", ents)
+	}
+	// The status report of the sent message reaches gammu-smsd too.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log, _ := os.ReadFile(filepath.Join(dir, "smsd.log"))
+		if strings.Contains(string(log), "Delivery report: Delivered to +4915550009") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivery report in smsd.log:\n%s", log)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -188,7 +188,6 @@ func (s *session) sleep(d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	s.flushEcho()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
