@@ -213,7 +213,7 @@ type listData struct {
 	Query  listQuery
 	QS     string
 	Items  []listItem
-	Next   string
+	Next   string // URL of the next (older) page, or ""
 	Active int64
 	Title  string
 }
@@ -237,7 +237,12 @@ func (u *UI) list(ctx context.Context, p auth.Principal, q listQuery, active int
 			if err != nil {
 				return d, err
 			}
-			items, d.Next = page.Items, page.Next
+			items = page.Items
+			if page.Next != "" {
+				v, _ := url.ParseQuery(q.Encode())
+				v.Set("cursor", page.Next)
+				d.Next = "/inbox?" + v.Encode()
+			}
 		}
 	}
 	for _, it := range items {
