@@ -86,7 +86,8 @@ type Options struct {
 	// messages within WindowPeriod (defaults 5 and 24 h).
 	WindowWarn   int
 	WindowPeriod time.Duration
-	// SecureCookies marks the pre-login CSRF cookie Secure (HTTPS deployments).
+	// SecureCookies marks the cookies Secure (HTTPS deployments); a public_url starting
+	// with https:// turns it on.
 	SecureCookies bool
 	// Settings are shown read-only on the settings page (name → value), e.g. the grace
 	// window and quiet hours from the configuration.
@@ -127,11 +128,14 @@ func New(opts Options) (*UI, error) {
 	if opts.DB == nil || opts.Router == nil || opts.Bus == nil {
 		return nil, errors.New("webui: DB, Router and Bus are required")
 	}
-	if opts.Auth == nil {
-		opts.Auth = auth.New(opts.DB, auth.Options{Log: opts.Logger})
-	}
 	if opts.Config != nil {
 		opts.Settings = append(configSettings(*opts.Config), opts.Settings...)
+		if strings.HasPrefix(strings.ToLower(opts.Config.PublicURL), "https://") {
+			opts.SecureCookies = true
+		}
+	}
+	if opts.Auth == nil {
+		opts.Auth = auth.New(opts.DB, auth.Options{Log: opts.Logger, Secure: opts.SecureCookies})
 	}
 	if opts.MaxChars <= 0 {
 		opts.MaxChars = DefaultMaxChars
