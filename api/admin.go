@@ -247,38 +247,6 @@ func (a *API) lines(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	return nil
 }
 
-// SystemAlert is a condition an operator should know about.
-type SystemAlert struct {
-	Kind     string `json:"kind"` // modem, queue
-	Subject  string `json:"subject"`
-	Severity string `json:"severity"` // warning, critical
-	Message  string `json:"message"`
-}
-
-func (a *API) systemAlerts(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	out := []SystemAlert{}
-	for _, m := range a.d.Modems() {
-		i := m.Info()
-		if !i.Ready {
-			out = append(out, SystemAlert{"modem", i.Name, "critical", "modem is not ready"})
-		}
-		for _, p := range i.Problems {
-			out = append(out, SystemAlert{"modem", i.Name, "warning", p})
-		}
-	}
-	parts, oldest := a.d.Queue.Stats()
-	if n := parts["unknown"]; n > 0 {
-		out = append(out, SystemAlert{"queue", "unknown", "warning",
-			fmt.Sprintf("%d message part(s) have an unknown outcome and wait for an operator (resend or leave)", n)})
-	}
-	if !oldest.IsZero() && a.d.Now().Sub(oldest) > 15*time.Minute {
-		out = append(out, SystemAlert{"queue", "backlog", "warning",
-			fmt.Sprintf("the oldest queued part has waited %s", a.d.Now().Sub(oldest).Round(time.Minute))})
-	}
-	writePage(w, r, out, "")
-	return nil
-}
-
 // --- users ----------------------------------------------------------------------------
 
 func (a *API) users(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

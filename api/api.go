@@ -14,6 +14,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -179,6 +181,31 @@ func (a *API) wrap(rt route) http.Handler {
 			writeError(w, a.log, r, reqID, err)
 		}
 	})
+}
+
+// ErrForbidden is what Authorize returns for a principal without the scope or, for a
+// cookie session, without the CSRF token.
+var ErrForbidden = errors.New("api: forbidden")
+
+// Authorize applies the API's checks to a request served beside it (the alert
+// package's routes): it authenticates (unless the auth middleware already did), checks
+// the scope ("" for none) and the CSRF token. It returns auth.ErrUnauthenticated or an
+// error wrapping ErrForbidden.
+func (a *API) Authorize(r *http.Request, scope string) (auth.Principal, error) {
+	p, ok := auth.From(r.Context())
+	if !ok {
+		var err error
+		if p, err = a.d.Auth.Authenticate(r); err != nil {
+			return p, err
+		}
+	}
+	if scope != "" && !p.Can(scope) {
+		return p, fmt.Errorf("%w: this needs the scope %q", ErrForbidden, scope)
+	}
+	if !a.d.Auth.CheckCSRF(r, p) {
+		return p, fmt.Errorf("%w: missing or wrong CSRF token", ErrForbidden)
+	}
+	return p, nil
 }
 
 // --- small helpers ------------------------------------------------------------------

@@ -88,13 +88,12 @@ func (a *API) routes() []route {
 		{Method: post, Path: "/contacts/{id}/block", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Block or unblock", Body: blockRequest{}, h: a.block},
 		{Method: post, Path: "/contacts/{id}/opt-out", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Record an opt-out or opt-in", Body: optOutRequest{}, h: a.optOut},
 
-		// Lines, modems, system alerts
+		// Lines and modems (system alerts: package alert, /api/v1/system-alerts)
 		{Method: get, Path: "/lines", Scope: auth.ScopeModemsRead, Tag: "modems", Summary: "Lines and the queues they feed", h: a.lines},
 		{Method: get, Path: "/modems", Scope: auth.ScopeModemsRead, Tag: "modems", Summary: "Modem status", h: a.modems},
 		{Method: get, Path: "/modems/{name}", Scope: auth.ScopeModemsRead, Tag: "modems", Summary: "One modem's status", h: a.modem},
 		{Method: get, Path: "/modems/{name}/trace", Scope: auth.ScopeModemsAdmin, Tag: "modems", Summary: "Download the AT trace (text)", h: a.trace},
 		{Method: post, Path: "/modems/{name}/ussd", Scope: auth.ScopeModemsAdmin, Tag: "modems", Summary: "Send a USSD code and return the answer", Body: ussdRequest{}, h: a.ussd},
-		{Method: get, Path: "/system-alerts", Scope: auth.ScopeModemsRead, Tag: "modems", Summary: "Current system alerts (modems, storage, queue)", h: a.systemAlerts},
 
 		// Users and availability
 		{Method: get, Path: "/users", Scope: auth.ScopeInboxRead, Tag: "users", Summary: "Users with role, availability and queues", h: a.users},

@@ -43,6 +43,8 @@ func commands() map[string]command {
 		"sim":     {"run virtual modems on ptys with a virtual network and control API", cmdSim},
 		"backup":  {"write an online backup of the database (safe while running)", cmdBackup},
 		"restore": {"replace the database with a checked backup (gateway stopped)", cmdRestore},
+		"user":    {"add users, set passwords, list users", cmdUser},
+		"token":   {"create, list and revoke API tokens", cmdToken},
 	}
 }
 

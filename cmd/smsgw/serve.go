@@ -71,6 +71,7 @@ type gateway struct {
 	sessions []*modem.Session
 	routes   []queue.Route
 	farm     *sim.Farm
+	api      *apiWiring // auth, webhooks, REST API (api_wiring.go)
 }
 
 // runGateway starts every part, runs until a signal or a failure, and shuts down in
@@ -107,6 +108,8 @@ func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptio
 		{"router", g.rt.Run},
 		{"queue", func(ctx context.Context) error { return g.q.Run(ctx, g.routes) }},
 		{"watchdog", func(ctx context.Context) error { return watchdog(ctx, log, g.db.Ping) }},
+		{"webhooks", g.api.webhooks.Run},
+		{"sessions", g.api.auth.Run},
 	}
 	var modems []component
 	for _, s := range g.sessions {
@@ -205,6 +208,9 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 		})
 	}
 
+	if err := mountAPI(g); err != nil {
+		return nil, err
+	}
 	ui, err := webui.New(webui.Options{
 		Logger:   log.With("component", "webui"),
 		Version:  readBuildInfo().Version,
