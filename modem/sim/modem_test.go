@@ -151,7 +151,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {
 		n := NewNetwork(NetworkConfig{})
-		m, err := n.NewModem(ModemConfig{Name: "leak", Latency: LatencyInstant(), Personality: builtinPersonalities[1]})
+		m, err := n.NewModem(ModemConfig{Name: "leak", Latency: LatencyInstant(), Personality: builtinPersonalities()[1]})
 		if err != nil {
 			t.Fatal(err)
 		}

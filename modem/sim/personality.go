@@ -40,39 +40,42 @@ type Personality struct {
 	ICCIDPrefix string
 }
 
-// Built-in personalities. Use [PersonalityByName] to get one by name.
-var builtinPersonalities = []Personality{
-	{
-		Name: "generic", Manufacturer: "smsgw", Model: "Virtual GSM Modem", Revision: "sim-1.0",
-		SMCapacity: 30, MECapacity: 100, AcT: 7, ICCIDPrefix: "+CCID: ",
-	},
-	{
-		Name: "huawei", Manufacturer: "huawei", Model: "E173", Revision: "11.126.85.00.209",
-		NotSupported: "COMMAND NOT SUPPORT",
-		Boot:         []string{"^BOOT:18729734,0,0,0,75"},
-		Noise: []string{"^RSSI:%d", "^BOOT:18729734,0,0,0,75", "^MODE:5,4", "^SRVST:2",
-			"^DSFLOWRPT:0000000A,00000000,00000000,0000000000000000,0000000000000000,0003E800,0003E800"},
-		NoiseEvery: 3 * time.Second,
-		SMCapacity: 30, MECapacity: 100, AcT: 2, ICCIDPrefix: "^ICCID: ",
-	},
-	{
-		Name: "simcom", Manufacturer: "SIMCOM_Ltd", Model: "SIMCOM_SIM800", Revision: "Revision:1418B04SIM800L24",
-		Boot:       []string{"RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"},
-		SMCapacity: 30, MECapacity: 50, AcT: 0, ICCIDPrefix: "",
-	},
-	{
-		Name: "quectel", Manufacturer: "Quectel", Model: "EC25", Revision: "EC25EFAR06A06M4G",
-		Boot:       []string{"RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE"},
-		SMCapacity: 50, MECapacity: 255, SRCapacity: 50, AcT: 7, ICCIDPrefix: "+QCCID: ",
-	},
-	{
-		Name: "wavecom", Manufacturer: "WAVECOM MODEM", Model: "MULTIBAND  900E  1800", Revision: "R7.46.0.201106061422.FXT009 2223004 060611 14:22",
-		InfoPrefix: true,
-		Boot:       []string{"+WIND: 3", "+WIND: 1", "+WIND: 7", "+WIND: 4"},
-		Noise:      []string{"+WIND: 7", "+CIEV: 1,%d"},
-		NoiseEvery: 20 * time.Second,
-		SMCapacity: 20, MECapacity: 0, AcT: 0, ICCIDPrefix: "+CCID: ",
-	},
+// builtinPersonalities returns fresh copies of the built-in personalities
+// (no shared slices). Use [PersonalityByName] to get one by name.
+func builtinPersonalities() []Personality {
+	return []Personality{
+		{
+			Name: "generic", Manufacturer: "smsgw", Model: "Virtual GSM Modem", Revision: "sim-1.0",
+			SMCapacity: 30, MECapacity: 100, AcT: 7, ICCIDPrefix: "+CCID: ",
+		},
+		{
+			Name: "huawei", Manufacturer: "huawei", Model: "E173", Revision: "11.126.85.00.209",
+			NotSupported: "COMMAND NOT SUPPORT",
+			Boot:         []string{"^BOOT:18729734,0,0,0,75"},
+			Noise: []string{"^RSSI:%d", "^BOOT:18729734,0,0,0,75", "^MODE:5,4", "^SRVST:2",
+				"^DSFLOWRPT:0000000A,00000000,00000000,0000000000000000,0000000000000000,0003E800,0003E800"},
+			NoiseEvery: 3 * time.Second,
+			SMCapacity: 30, MECapacity: 100, AcT: 2, ICCIDPrefix: "^ICCID: ",
+		},
+		{
+			Name: "simcom", Manufacturer: "SIMCOM_Ltd", Model: "SIMCOM_SIM800", Revision: "Revision:1418B04SIM800L24",
+			Boot:       []string{"RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"},
+			SMCapacity: 30, MECapacity: 50, AcT: 0, ICCIDPrefix: "",
+		},
+		{
+			Name: "quectel", Manufacturer: "Quectel", Model: "EC25", Revision: "EC25EFAR06A06M4G",
+			Boot:       []string{"RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE"},
+			SMCapacity: 50, MECapacity: 255, SRCapacity: 50, AcT: 7, ICCIDPrefix: "+QCCID: ",
+		},
+		{
+			Name: "wavecom", Manufacturer: "WAVECOM MODEM", Model: "MULTIBAND  900E  1800", Revision: "R7.46.0.201106061422.FXT009 2223004 060611 14:22",
+			InfoPrefix: true,
+			Boot:       []string{"+WIND: 3", "+WIND: 1", "+WIND: 7", "+WIND: 4"},
+			Noise:      []string{"+WIND: 7", "+CIEV: 1,%d"},
+			NoiseEvery: 20 * time.Second,
+			SMCapacity: 20, MECapacity: 0, AcT: 0, ICCIDPrefix: "+CCID: ",
+		},
+	}
 }
 
 // PersonalityByName returns the built-in personality with that name
@@ -81,7 +84,7 @@ func PersonalityByName(name string) (Personality, bool) {
 	if name == "" {
 		name = "generic"
 	}
-	for _, p := range builtinPersonalities {
+	for _, p := range builtinPersonalities() {
 		if strings.EqualFold(p.Name, name) {
 			return p, true
 		}
@@ -92,7 +95,7 @@ func PersonalityByName(name string) (Personality, bool) {
 // PersonalityNames lists the built-in personalities.
 func PersonalityNames() []string {
 	var names []string
-	for _, p := range builtinPersonalities {
+	for _, p := range builtinPersonalities() {
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
@@ -101,7 +104,7 @@ func PersonalityNames() []string {
 
 // withDefaults fills the zero fields of p from the generic personality.
 func (p Personality) withDefaults() Personality {
-	g := builtinPersonalities[0]
+	g := builtinPersonalities()[0]
 	if p.Name == "" {
 		p.Name = "custom"
 	}

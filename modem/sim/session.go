@@ -90,8 +90,9 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter) error {
 	}
 }
 
-// noiseChan returns a channel that fires at the next random noise time, or
-// nil when the personality has no noise and garbage is off.
+// noiseChan returns a channel that fires at the next random noise time
+// (exponentially distributed around NoiseEvery), or after a second when
+// there is nothing to emit, so that switching noise or garbage on is seen.
 func (s *session) noiseChan() <-chan time.Time {
 	m := s.m
 	m.mu.Lock()
