@@ -216,7 +216,7 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 		Version:  readBuildInfo().Version,
 		Instance: instance,
 		DB:       db, Router: g.rt, Queue: g.q, Bus: g.bus, Config: &cfg, Demo: g.farm, Done: ctx.Done(),
-		Sessions: func() []*modem.Session { return g.sessions },
+		Sessions: func() []*modem.Session { return g.sessions }, Auth: g.api.auth,
 	})
 	if err != nil {
 		return nil, err
