@@ -71,7 +71,8 @@ type gateway struct {
 	sessions []*modem.Session
 	routes   []queue.Route
 	farm     *sim.Farm
-	api      *apiWiring // auth, webhooks, REST API (api_wiring.go)
+	api      *apiWiring    // auth, webhooks, REST API (api_wiring.go)
+	alerts   *alertsWiring // jobs, business and system alerts (alerts_wiring.go)
 }
 
 // runGateway starts every part, runs until a signal or a failure, and shuts down in
@@ -110,6 +111,8 @@ func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptio
 		{"watchdog", func(ctx context.Context) error { return watchdog(ctx, log, g.db.Ping) }},
 		{"webhooks", g.api.webhooks.Run},
 		{"sessions", g.api.auth.Run},
+		{"alerts", g.alerts.svc.Run},
+		{"system alerts", g.alerts.mon.Run},
 	}
 	var modems []component
 	for _, s := range g.sessions {
@@ -209,6 +212,9 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 	}
 
 	if err := mountAPI(g); err != nil {
+		return nil, err
+	}
+	if err := mountAlerts(g); err != nil {
 		return nil, err
 	}
 	ui, err := webui.New(webui.Options{
