@@ -179,6 +179,9 @@ func (s *Service) number(raw, field string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %v", ErrInvalid, field, err)
 	}
+	if !isPhone(n) {
+		return "", fmt.Errorf("%w: %s: %q is not a phone number", ErrInvalid, field, raw)
+	}
 	return n, nil
 }
 
@@ -410,10 +413,23 @@ func (s *Service) recipient(j store.DispatchJob, r string) (name, number string)
 		return j.WorkerName, j.WorkerPhone
 	}
 	n, err := s.rt.NormalizeNumber(r)
-	if err != nil {
+	if err != nil || !isPhone(n) {
 		return "", ""
 	}
 	return "", n
+}
+
+// isPhone: an E.164 number (or a short code), not an alphanumeric sender id.
+func isPhone(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, c := range n {
+		if (c < '0' || c > '9') && (i > 0 || c != '+') {
+			return false
+		}
+	}
+	return true
 }
 
 // fire runs the enabled rules of each event on the job: render, check opt-out and

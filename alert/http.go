@@ -447,7 +447,7 @@ func (h *handler) saveRule(w http.ResponseWriter, r *http.Request, _ router.Acto
 		switch strings.ToLower(rc) {
 		case RecipientCustomer, RecipientSite, RecipientBilling, RecipientWorker:
 		default:
-			if _, err := h.svc.rt.NormalizeNumber(rc); err != nil {
+			if n, err := h.svc.rt.NormalizeNumber(rc); err != nil || !isPhone(n) {
 				return badRequest("recipients: %q is neither customer, site, billing, worker nor a phone number", rc)
 			}
 		}
