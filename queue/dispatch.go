@@ -227,7 +227,9 @@ func (w *worker) send(ctx context.Context, job *storeJob) {
 		q.m.parts.WithLabelValues(w.name, "sent").Inc()
 		if rerr := q.db.PartSent(ctx, job.PartID, mr, now); rerr != nil {
 			q.log.Error("record a sent part", "part", job.PartID, "error", rerr)
+			return
 		}
+		q.changed(ctx, job.MessageUID)
 		return
 	}
 	class, sent := "unknown", true
@@ -266,7 +268,9 @@ func (w *worker) send(ctx context.Context, job *storeJob) {
 	}
 	if rerr != nil {
 		q.log.Error("record a part's outcome", "part", job.PartID, "error", rerr)
+		return
 	}
+	q.changed(ctx, job.MessageUID)
 }
 
 // backoff is base·2^(attempt-1) with ±50 % jitter, capped at max.

@@ -123,14 +123,24 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // Queue is the outbox.
 type Queue struct {
-	cfg   Config
-	db    *store.DB
-	log   *slog.Logger
-	now   func() time.Time
-	wake  *waker
-	m     *metrics
-	mu    sync.Mutex
-	stats store.QueueStats
+	cfg      Config
+	db       *store.DB
+	log      *slog.Logger
+	now      func() time.Time
+	wake     *waker
+	m        *metrics
+	mu       sync.Mutex
+	stats    store.QueueStats
+	onChange func(store.Message)
+}
+
+// OnChange sets a function called with the message after each recorded part outcome
+// and matched status report, so live views and webhooks can follow delivery. It runs on
+// the worker's goroutine and must not block for long.
+func (q *Queue) OnChange(fn func(store.Message)) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.onChange = fn
 }
 
 // New returns a queue on db. reg may be nil (no metrics); now may be nil (time.Now).

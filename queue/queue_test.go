@@ -461,3 +461,32 @@ func TestMetricsLint(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
+
+func TestOnChangeFollowsDelivery(t *testing.T) {
+	b := newBench(t, benchOpts{})
+	var mu sync.Mutex
+	var seen []string
+	b.q.OnChange(func(m store.Message) {
+		mu.Lock()
+		seen = append(seen, m.Status)
+		mu.Unlock()
+	})
+	m := b.enqueue(Request{To: "+12025550050", Body: "follow me"})
+	b.waitStatus(20*time.Second, []string{m.UID}, "delivered")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		got := strings.Join(seen, ",")
+		mu.Unlock()
+		if strings.HasSuffix(got, "delivered") {
+			if !strings.HasPrefix(got, "sent") {
+				t.Fatalf("changes %q, want sent first", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("changes %q, want sent then delivered", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

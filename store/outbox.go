@@ -639,13 +639,13 @@ type ReportMatch struct {
 
 // ApplyStatusReport matches a status report to the newest part sent through the same
 // modem with the same message reference within the window whose recipient matches, and
-// records it. A pending report only notes the status. It returns false when no part
-// matches, and ErrReportEarly when one may still be about to.
-func (db *DB) ApplyStatusReport(ctx context.Context, r ReportMatch) (bool, error) {
+// records it. A pending report only notes the status. It returns the uid of the message
+// it matched, "" when no part matches, and ErrReportEarly when one may still be about to.
+func (db *DB) ApplyStatusReport(ctx context.Context, r ReportMatch) (string, error) {
 	if r.Window <= 0 {
 		r.Window = 7 * 24 * time.Hour
 	}
-	matched := false
+	matched := ""
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT p.id, p.message_id, m.peer FROM parts p JOIN messages m ON m.id = p.message_id
 			WHERE p.modem = ? AND p.mr = ? AND p.state IN ('sent', 'delivered', 'unknown') AND p.submitted_at >= ?
@@ -681,7 +681,9 @@ func (db *DB) ApplyStatusReport(ctx context.Context, r ReportMatch) (bool, error
 			}
 			return nil
 		}
-		matched = true
+		if err := tx.QueryRowContext(ctx, `SELECT uid FROM messages WHERE id = ?`, msgID).Scan(&matched); err != nil {
+			return fmt.Errorf("store: apply status report: %w", err)
+		}
 		ts := FormatTime(r.Now)
 		var set string
 		args := []any{r.Status, nullTime(r.Discharge)}

@@ -307,9 +307,9 @@ func TestStatusReports(t *testing.T) {
 		if tc.r.Now.IsZero() {
 			tc.r.Now = t0.Add(2 * time.Minute)
 		}
-		got, err := db.ApplyStatusReport(ctx, tc.r)
-		if err != nil || got != tc.matched {
-			t.Fatalf("%s: matched %v (%v), want %v", tc.name, got, err, tc.matched)
+		uid, err := db.ApplyStatusReport(ctx, tc.r)
+		if got := uid != ""; err != nil || got != tc.matched {
+			t.Fatalf("%s: matched %q (%v), want %v", tc.name, uid, err, tc.matched)
 		}
 	}
 	if st := status(t, db, ms[0].UID); st.Status != "delivered" || st.Parts[0].ReportStatus != 0 {
@@ -410,12 +410,12 @@ func TestStatusReportBeforeSubmissionIsRecorded(t *testing.T) {
 	if err := db.PartSent(ctx, j.PartID, 5, t0); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := db.ApplyStatusReport(ctx, r); !ok || err != nil {
-		t.Fatalf("retried report: %v %v", ok, err)
+	if uid, err := db.ApplyStatusReport(ctx, r); uid == "" || err != nil {
+		t.Fatalf("retried report: %q %v", uid, err)
 	}
 	// With nothing in flight, an unmatched report is simply unmatched.
 	r.MR = 99
-	if ok, err := db.ApplyStatusReport(ctx, r); ok || err != nil {
-		t.Fatalf("foreign report: %v %v", ok, err)
+	if uid, err := db.ApplyStatusReport(ctx, r); uid != "" || err != nil {
+		t.Fatalf("foreign report: %q %v", uid, err)
 	}
 }

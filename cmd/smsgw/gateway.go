@@ -97,6 +97,7 @@ func newRouter(cfg config.Config, db *store.DB, bus *event.Bus, q *queue.Queue, 
 	for _, s := range specs {
 		lines[s.name] = s.line
 	}
+	publishDeliveries(q, db, bus, log)
 	return router.New(router.Config{
 		DefaultRegion:       cfg.Region,
 		ReassemblyTimeout:   cfg.Inbound.ReassemblyTimeout,
@@ -116,6 +117,27 @@ func newRouter(cfg config.Config, db *store.DB, bus *event.Bus, q *queue.Queue, 
 			return m
 		},
 	}, router.Deps{DB: db, Bus: bus, Outbox: outbox{q}, Reports: reports{q}, Log: log})
+}
+
+// publishDeliveries puts every delivery change of an outbound message on the event bus,
+// with the thread's latest conversation as its visibility, so the inbox updates live.
+func publishDeliveries(q *queue.Queue, db *store.DB, bus *event.Bus, log *slog.Logger) {
+	q.OnChange(func(m store.Message) {
+		e := event.Event{Type: event.MessageDelivery, ThreadID: m.ThreadID, Data: m}
+		if m.ThreadID != 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			convs, err := db.ConversationsOfThread(ctx, m.ThreadID)
+			cancel()
+			if err != nil {
+				log.Warn("find the conversation of a delivery change", "message", m.UID, "error", err)
+			}
+			if n := len(convs); n > 0 {
+				c := convs[n-1]
+				e.ConversationID, e.QueueID, e.OwnerID = c.ID, c.QueueID, c.OwnerID
+			}
+		}
+		bus.Publish(e)
+	})
 }
 
 // configuredModems turns the modems section (or, without one, what detection finds) into
