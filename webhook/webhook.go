@@ -231,6 +231,9 @@ var EventTypes = []string{
 	event.ConversationClosed, event.ConversationUpdated, event.NoteCreated,
 	event.ContactCreated, event.ContactUpdated, event.ContactOptedOut, event.ContactOptedIn,
 	event.AlertCreated, event.AlertUpdated, event.AgentAvailability, event.InboundUndecodable, event.StatusReportUnmatched,
+	event.MessageDelivery,
+	event.JobCreated, event.JobUpdated, event.JobEvent, event.JobCustomerResponse, event.JobWorkerMessage,
+	event.BusinessAlertSent, event.SystemAlertFired, event.SystemAlertCleared,
 	TypePing,
 }
 
