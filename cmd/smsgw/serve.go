@@ -101,7 +101,7 @@ func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptio
 	log.Info("smsgw started", "version", readBuildInfo().Version, "url", url, "database", g.db.Path(),
 		"modems", len(g.sessions), "demo", opts.demo)
 	if opts.demo {
-		printDemoBanner(e, url, cfg.StateDir, g)
+		printDemoBanner(ctx, e, url, cfg.StateDir, g)
 	}
 	notifyReady(log)
 
@@ -332,25 +332,32 @@ func listenWithFallback(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func printDemoBanner(e env, url, dir string, g *gateway) {
+func printDemoBanner(ctx context.Context, e env, url, dir string, g *gateway) {
 	var modems strings.Builder
 	if g.farm != nil {
 		for _, m := range g.farm.Modems {
 			fmt.Fprintf(&modems, "             %s  %s  (pty %s)\n", m.Name(), m.Identity().MSISDN, m.Path())
 		}
 	}
+	login := "sign in with the administrator you created on the first start\n" +
+		"             (add users with: smsgw user add --state-dir " + dir + " --username NAME --role dispatcher)"
+	if has, err := g.api.auth.HasUsers(ctx); err == nil && !has {
+		if link, err := g.api.auth.SetupLink(ctx, url); err == nil {
+			login = "no user exists yet; open this one-time link to create the administrator:\n             " + link
+		}
+	}
 	fmt.Fprintf(e.stdout, `
 smsgw demo is running.
 
   Open:      %s
+  Log in:    %s
   State:     %s (kept; the next "smsgw demo" reuses it)
   Health:    %shealthz    Metrics: %smetrics
   Modems:    virtual, on a virtual network:
-%s  Phones:    text a modem as a virtual phone through the simulator's control API:
+%s  Phones:    text the gateway as a customer from %sdemo/phones, or with the simulator's API:
              curl -X POST %s/api/phones/+12025550199/send -d '{"to":"+12025550100","text":"hello"}'
 
-The web UI and its login arrive with the team inbox; this page shows the gateway's status.
 Press Ctrl-C to stop.
 
-`, url, dir, url, url, modems.String(), g.farm.ControlURL())
+`, url, login, dir, url, url, modems.String(), url, g.farm.ControlURL())
 }
