@@ -153,6 +153,9 @@ type Inbox struct {
 	// ReturnToLastOwner: a reply within the grace window goes back to the agent who
 	// resolved it, if available.
 	ReturnToLastOwner bool `yaml:"return_to_last_owner"`
+	// JobOwnerOwnsReplies: a customer's reply to a business alert goes to the job's
+	// dispatcher as owner instead of to the queue.
+	JobOwnerOwnsReplies bool `yaml:"job_owner_owns_replies"`
 }
 
 // Alerts configures business SMS alerts, customer-response emails and system alerts

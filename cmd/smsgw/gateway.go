@@ -105,6 +105,7 @@ func newRouter(cfg config.Config, db *store.DB, bus *event.Bus, q *queue.Queue, 
 		AutoResolveAfter:    cfg.Inbox.AutoResolveAfter,
 		NoAutoAccept:        !cfg.Inbox.AutoAccept,
 		NoReturnToLastOwner: !cfg.Inbox.ReturnToLastOwner,
+		JobOwnerOwnsReplies: cfg.Inbox.JobOwnerOwnsReplies,
 		Permissions: router.Permissions{
 			DispatcherSeeOthers:   cfg.Inbox.DispatcherSeeOthers,
 			DispatcherReplyOthers: cfg.Inbox.DispatcherReplyOthers,
