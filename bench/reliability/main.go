@@ -518,8 +518,8 @@ func hung(c common, cycles int) bool {
 		return n
 	}
 	type res struct {
-		loaded                 bool
-		detect, recover        float64
+		loaded                   bool
+		detect, recover          float64
 		otherBefore, otherDuring float64
 	}
 	var results []res

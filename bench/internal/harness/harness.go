@@ -394,7 +394,7 @@ func NewFarm(n int, lat sim.Latency, linkDir string, pers *sim.Personality) (*si
 
 // Stats summarises samples.
 type Stats struct {
-	N                       int
+	N                          int
 	Min, Median, P95, P99, Max float64
 }
 
