@@ -22,7 +22,18 @@ type Webhook struct {
 	CreatedBy   int64     `json:"created_by,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Format is how deliveries are shaped and signed: "" or WebhookNative (ours), or
+	// WebhookSMSGate (the SMSGate envelope, made by package smsgate).
+	Format string `json:"format,omitempty"`
+	// RetryCount bounds the retries of an smsgate-format webhook (0: its default).
+	RetryCount int `json:"retry_count,omitempty"`
 }
+
+// Webhook formats.
+const (
+	WebhookNative  = "native"
+	WebhookSMSGate = "smsgate"
+)
 
 // Wants reports whether the webhook subscribes to an event type.
 func (w Webhook) Wants(typ string) bool {
@@ -34,13 +45,18 @@ func (w Webhook) Wants(typ string) bool {
 	return false
 }
 
-const webhookCols = `id, url, secret, events, line, description, active, COALESCE(created_by, 0), created_at, updated_at`
+const webhookCols = `id, url, secret, events, line, description, active, COALESCE(created_by, 0), created_at, updated_at,
+	format, retry_count`
 
 func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
 	var w Webhook
 	var events, c, u string
-	if err := row.Scan(&w.ID, &w.URL, &w.Secret, &events, &w.Line, &w.Description, &w.Active, &w.CreatedBy, &c, &u); err != nil {
+	if err := row.Scan(&w.ID, &w.URL, &w.Secret, &events, &w.Line, &w.Description, &w.Active, &w.CreatedBy, &c, &u,
+		&w.Format, &w.RetryCount); err != nil {
 		return w, err
+	}
+	if w.Format == WebhookNative {
+		w.Format = "" // the native API shows webhooks as it always did
 	}
 	w.Events = strings.Fields(events)
 	var e1, e2 error
@@ -49,13 +65,18 @@ func scanWebhook(row interface{ Scan(...any) error }) (Webhook, error) {
 	return w, errors.Join(e1, e2)
 }
 
-// SaveWebhook inserts (ID 0) or updates a webhook and returns it as stored.
+// SaveWebhook inserts (ID 0) or updates a webhook and returns it as stored. An update
+// keeps the webhook's format and retry count.
 func (db *DB) SaveWebhook(ctx context.Context, w Webhook, now time.Time) (Webhook, error) {
 	events := strings.Join(w.Events, " ")
 	if w.ID == 0 {
-		res, err := db.w.ExecContext(ctx, `INSERT INTO webhooks (url, secret, events, line, description, active, created_by, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.URL, w.Secret, events, w.Line, w.Description, flag(w.Active),
-			nullID(w.CreatedBy), FormatTime(now), FormatTime(now))
+		format := w.Format
+		if format == "" {
+			format = WebhookNative
+		}
+		res, err := db.w.ExecContext(ctx, `INSERT INTO webhooks (url, secret, events, line, description, active, created_by, created_at, updated_at,
+			format, retry_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.URL, w.Secret, events, w.Line, w.Description, flag(w.Active),
+			nullID(w.CreatedBy), FormatTime(now), FormatTime(now), format, w.RetryCount)
 		if err != nil {
 			return w, fmt.Errorf("store: create webhook: %w", err)
 		}

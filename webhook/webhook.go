@@ -5,6 +5,13 @@
 //
 // Requests are signed: X-Smsgw-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
 // "<unix>." + body)>. Receivers check the HMAC and that t is recent (Verify does both).
+//
+// A webhook of the smsgate format (package smsgate registers them) is delivered the
+// way SMSGate clients expect instead: the caller queues the finished body (the upstream
+// envelope) with Queue, requests carry X-Signature = hex HMAC-SHA256(key, body ‖
+// X-Timestamp) and X-Timestamp = Unix seconds, time out after 30 s, and are retried
+// 5 s, 10 s, 20 s, ... apart up to the webhook's retry count (default 15) without
+// jitter or age limit. Bus events never go to smsgate-format webhooks.
 package webhook
 
 import (
@@ -43,6 +50,19 @@ const (
 	HeaderEvent     = "X-Smsgw-Event"
 	HeaderEventID   = "X-Smsgw-Event-Id"
 	HeaderDelivery  = "X-Smsgw-Delivery"
+)
+
+// Headers of an smsgate-format delivery.
+const (
+	HeaderSMSGateSignature = "X-Signature"
+	HeaderSMSGateTimestamp = "X-Timestamp"
+)
+
+// Defaults of the smsgate format, as upstream.
+const (
+	SMSGateRetryCount = 15
+	SMSGateRetryBase  = 5 * time.Second
+	SMSGateTimeout    = 30 * time.Second
 )
 
 // Errors.
@@ -110,6 +130,45 @@ func Verify(secret, header string, body []byte, tolerance time.Duration, now tim
 	return fmt.Errorf("%w: mismatch", ErrSignature)
 }
 
+// SignSMSGate returns the X-Signature of an smsgate-format delivery: lowercase hex
+// HMAC-SHA256 keyed with key over the raw body followed by the X-Timestamp value.
+func SignSMSGate(key string, body []byte, timestamp string) string {
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(body)
+	mac.Write([]byte(timestamp))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifySMSGate checks an smsgate-format delivery as a receiver should: the signature
+// over the raw body and timestamp, and a timestamp within tolerance of now.
+func VerifySMSGate(key, signature, timestamp string, body []byte, tolerance time.Duration, now time.Time) error {
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: malformed timestamp", ErrSignature)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%w: timestamp outside tolerance", ErrSignature)
+	}
+	got, err := hex.DecodeString(signature)
+	want, _ := hex.DecodeString(SignSMSGate(key, body, timestamp))
+	if err != nil || !hmac.Equal(got, want) {
+		return fmt.Errorf("%w: mismatch", ErrSignature)
+	}
+	return nil
+}
+
+// SMSGateBackoff is the wait after the n-th failed attempt (n ≥ 1) of an
+// smsgate-format delivery: base·2^(n-1), as upstream (5 s, 10 s, 20 s, ...).
+func SMSGateBackoff(base time.Duration, n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	if n > 30 {
+		n = 30
+	}
+	return base << (n - 1)
+}
+
 // Options configure a Service. Zero values take the defaults noted.
 type Options struct {
 	Now func() time.Time
@@ -125,6 +184,9 @@ type Options struct {
 	Workers int
 	// Registry takes the metrics; nil means none.
 	Registry prometheus.Registerer
+	// SMSGateRetryBase is the first backoff of smsgate-format deliveries (default 5 s,
+	// as upstream; tests shorten it).
+	SMSGateRetryBase time.Duration
 }
 
 // Service manages webhooks and delivers events to them.
@@ -139,6 +201,8 @@ type Service struct {
 	mu       sync.Mutex
 	hooks    []store.Webhook // active ones; nil = reload
 	inFlight map[int64]bool
+
+	gateClient *http.Client // smsgate format: 30 s timeout
 
 	attempts *prometheus.CounterVec
 }
@@ -170,7 +234,11 @@ func New(db *store.DB, bus *event.Bus, envs *Envelopes, o Options) *Service {
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
+	if o.SMSGateRetryBase <= 0 {
+		o.SMSGateRetryBase = SMSGateRetryBase
+	}
 	s := &Service{db: db, bus: bus, envs: envs, opts: o, log: o.Log, wake: make(chan struct{}, 1), inFlight: map[int64]bool{},
+		gateClient: &http.Client{Timeout: SMSGateTimeout, Transport: o.Client.Transport, CheckRedirect: o.Client.CheckRedirect},
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "smsgw", Subsystem: "webhook", Name: "attempts_total",
 			Help: "Webhook delivery attempts, by result (delivered, retry, failed).",
@@ -461,6 +529,19 @@ func (s *Service) intake(ctx context.Context, sub *event.Subscription) {
 	}
 }
 
+// Queue commits finished deliveries (payload = the exact body to POST) and wakes the
+// deliverer. Package smsgate queues its envelopes for smsgate-format webhooks with it.
+func (s *Service) Queue(ctx context.Context, ds []store.NewDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	if _, err := s.db.AddDeliveries(ctx, ds, s.opts.Now()); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
 // Enqueue commits the deliveries of one event (Run calls it for every bus event;
 // exported for tests and for events that do not pass the bus).
 func (s *Service) enqueue(ctx context.Context, ev event.Event) error {
@@ -472,6 +553,9 @@ func (s *Service) enqueue(ctx context.Context, ev event.Event) error {
 	var body []byte
 	var ds []store.NewDelivery
 	for _, w := range hooks {
+		if w.Format != "" && w.Format != store.WebhookNative {
+			continue // other formats get their own envelopes (Queue)
+		}
 		if !w.Wants(ev.Type) || (w.Line != "" && env.Line() != w.Line) {
 			continue
 		}
@@ -565,18 +649,30 @@ func (s *Service) attempt(ctx context.Context, d store.WebhookDelivery) {
 	start := s.opts.Now()
 	body := []byte(d.Payload)
 	a := store.DeliveryAttempt{DeliveryID: d.ID, At: start}
-	rctx, cancel := context.WithTimeout(ctx, s.opts.Client.Timeout+time.Second)
+	gate := w.Format == store.WebhookSMSGate
+	client := s.opts.Client
+	if gate {
+		client = s.gateClient
+	}
+	rctx, cancel := context.WithTimeout(ctx, client.Timeout+time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("User-Agent", "smsgw-webhook/1")
-		req.Header.Set(HeaderEvent, d.EventType)
-		req.Header.Set(HeaderEventID, d.EventID)
-		req.Header.Set(HeaderDelivery, strconv.FormatInt(d.ID, 10))
-		req.Header.Set(HeaderSignature, Sign(w.Secret, start, body))
+		if gate {
+			ts := strconv.FormatInt(start.Unix(), 10)
+			req.Header.Set("User-Agent", "smsgw (SMSGate-compatible)")
+			req.Header.Set(HeaderSMSGateTimestamp, ts)
+			req.Header.Set(HeaderSMSGateSignature, SignSMSGate(w.Secret, body, ts))
+		} else {
+			req.Header.Set("User-Agent", "smsgw-webhook/1")
+			req.Header.Set(HeaderEvent, d.EventType)
+			req.Header.Set(HeaderEventID, d.EventID)
+			req.Header.Set(HeaderDelivery, strconv.FormatInt(d.ID, 10))
+			req.Header.Set(HeaderSignature, Sign(w.Secret, start, body))
+		}
 		var resp *http.Response
-		resp, err = s.opts.Client.Do(req)
+		resp, err = client.Do(req)
 		if err == nil {
 			snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -599,7 +695,18 @@ func (s *Service) attempt(ctx context.Context, d store.WebhookDelivery) {
 		} else {
 			a.Error = "HTTP " + strconv.Itoa(a.Status)
 		}
-		if start.Sub(d.CreatedAt) >= s.opts.MaxAge || a.Status == http.StatusGone {
+		retries := w.RetryCount
+		if retries <= 0 {
+			retries = SMSGateRetryCount
+		}
+		if gate && d.Attempts >= retries {
+			state = store.DeliveryFailed
+			s.attempts.WithLabelValues("failed").Inc()
+			s.log.Warn("webhook delivery failed for good", "webhook", w.ID, "delivery", d.ID, "error", a.Error)
+		} else if gate {
+			state, next = store.DeliveryPending, start.Add(SMSGateBackoff(s.opts.SMSGateRetryBase, d.Attempts+1))
+			s.attempts.WithLabelValues("retry").Inc()
+		} else if start.Sub(d.CreatedAt) >= s.opts.MaxAge || a.Status == http.StatusGone {
 			state = store.DeliveryFailed
 			s.attempts.WithLabelValues("failed").Inc()
 			s.log.Warn("webhook delivery failed for good", "webhook", w.ID, "delivery", d.ID, "error", a.Error)
