@@ -30,17 +30,16 @@ type NetworkConfig struct {
 type Network struct {
 	log *slog.Logger
 
-	mu       sync.Mutex
-	modems   []*Modem
-	phones   map[string]*phoneState
-	subs     []Submission
-	msgs     []*SentMessage
-	ussd     map[string]string
-	changed  chan struct{}
-	nextRef  int
-	rng      *rand.Rand
-	reports  map[string]byte
-	modemSeq int
+	mu      sync.Mutex
+	modems  []*Modem
+	phones  map[string]*phoneState
+	subs    []Submission
+	msgs    []*SentMessage
+	ussd    map[string]string
+	changed chan struct{}
+	nextRef int
+	rng     *rand.Rand
+	reports map[string]byte
 }
 
 type phoneState struct {

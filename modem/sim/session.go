@@ -118,9 +118,7 @@ func (s *session) emitNoise() {
 	var out []byte
 	if len(m.pers.Noise) > 0 && m.set.curc && !m.fault.Hang {
 		line := m.pers.Noise[m.rng.IntN(len(m.pers.Noise))]
-		if strings.Contains(line, "%d") {
-			line = strings.Replace(line, "%d", strconv.Itoa(5+m.rng.IntN(26)), 1)
-		}
+		line = strings.Replace(line, "%d", strconv.Itoa(5+m.rng.IntN(26)), 1)
 		out = append(out, "\r\n"+line+"\r\n"...)
 	}
 	if m.fault.Garbage {
