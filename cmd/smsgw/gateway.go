@@ -69,26 +69,12 @@ func (o outbox) Send(ctx context.Context, m router.Outgoing) (int64, error) {
 	return msg.ID, nil
 }
 
-// reports hands status reports from the router to the queue. A report that arrives
-// before its submission is recorded (fast networks) is retried for a few seconds rather
-// than dropped.
+// reports hands status reports from the router to the queue (which retries a report
+// that beats the recording of its submission).
 type reports struct{ q *queue.Queue }
 
 func (r reports) ApplyStatusReport(ctx context.Context, sr router.StatusReport) (bool, error) {
-	for range 50 {
-		ok, err := r.q.ApplyStatusReport(ctx, sr.Modem, sr.MR, sr.Recipient, sr.Discharge, sr.Status)
-		if !errors.Is(err, store.ErrReportEarly) {
-			return ok, err
-		}
-		t := time.NewTimer(100 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, ctx.Err()
-		case <-t.C:
-		}
-	}
-	return false, nil
+	return r.q.ApplyStatusReport(ctx, sr.Modem, sr.MR, sr.Recipient, sr.Discharge, sr.Status)
 }
 
 // newRouter builds the inbound router and inbox domain API.
