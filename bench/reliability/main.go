@@ -252,7 +252,7 @@ func killSend(c common, cycles, messages int) bool {
 	rng := rand.New(rand.NewPCG(c.seed, 2))
 	var reqs []queue.Request
 	for i := range messages {
-		reqs = append(reqs, queue.Request{To: fmt.Sprintf("+4915770%05d", i), Body: mixedText(rng, i), NoReport: true})
+		reqs = append(reqs, queue.Request{To: fmt.Sprintf("+4915171%06d", i), Body: mixedText(rng, i), NoReport: true})
 	}
 	uids, err := harness.Enqueue(ctx, c.dir, reqs)
 	if err != nil {
@@ -428,7 +428,7 @@ func unplug(c common, cycles int) bool {
 			case <-time.After(200 * time.Millisecond):
 			}
 			body := fmt.Sprintf("unplug #%d %s", i, strings.Repeat("x", rng.IntN(200)))
-			uids, err := harness.EnqueueDB(ctx, db, []queue.Request{{To: fmt.Sprintf("+4915880%05d", i), Body: body, NoReport: true}})
+			uids, err := harness.EnqueueDB(ctx, db, []queue.Request{{To: fmt.Sprintf("+4915172%06d", i), Body: body, NoReport: true}})
 			if err == nil {
 				texts[uids[0]] = body
 			}
@@ -537,7 +537,7 @@ func hung(c common, cycles int) bool {
 				var reqs []queue.Request
 				for range 400 {
 					seq++
-					reqs = append(reqs, queue.Request{To: fmt.Sprintf("+4915990%05d", seq), Body: fmt.Sprintf("hung #%d", seq), NoReport: true})
+					reqs = append(reqs, queue.Request{To: fmt.Sprintf("+4915173%06d", seq), Body: fmt.Sprintf("hung #%d", seq), NoReport: true})
 				}
 				uids, err := harness.EnqueueDB(ctx, db, reqs)
 				if err != nil {
