@@ -60,11 +60,17 @@ type Log struct {
 
 // HTTP configures the HTTP server.
 type HTTP struct {
+	// ReadHeaderTimeout bounds reading a request's headers (slow-client protection).
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	ReadTimeout       time.Duration `yaml:"read_timeout"`
-	WriteTimeout      time.Duration `yaml:"write_timeout"`
-	IdleTimeout       time.Duration `yaml:"idle_timeout"`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response. Live event streams (SSE) lift it for
+	// themselves.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle for this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout is how long requests in flight may finish when smsgw stops.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// MaxBodyBytes bounds every request body.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
@@ -90,10 +96,16 @@ type Modem struct {
 // ModemConfig pins one modem. A modem is matched by IMEI, by USB serial number or by port
 // path, in that order of preference.
 type ModemConfig struct {
-	Name      string `yaml:"name"`
-	IMEI      string `yaml:"imei"`
+	// Name labels the modem in the UI, logs and metrics (default modem0, modem1, ...).
+	Name string `yaml:"name"`
+	// IMEI identifies the modem; `smsgw modems` prints it. The session insists on it,
+	// so another modem on the same port is never taken for this one.
+	IMEI string `yaml:"imei"`
+	// USBSerial is the USB serial number of the stick, for modems without a usable IMEI.
 	USBSerial string `yaml:"usb_serial"`
-	Port      string `yaml:"port"`
+	// Port is the serial device to try first; a stable link such as
+	// /dev/serial/by-id/... or /dev/smsgw/... is best.
+	Port string `yaml:"port"`
 	// PIN is entered once at start; a wrong PIN is never retried.
 	PIN string `yaml:"pin" secret:"true"`
 	// SMSC overrides the service-centre number stored on the SIM.
