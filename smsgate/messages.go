@@ -302,9 +302,15 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, p Principal) error {
 		}
 		return err
 	}
-	st, err := a.reconcile(ctx, id, true)
-	if err != nil {
-		return err
+	// The answer is the state at acceptance (Pending), as upstream: a fast modem may
+	// have taken the message already, which GET shows.
+	st := messageState{ID: id, DeviceID: m.DeviceID, State: StatePending, States: m.States, CreatedAt: now.UTC(),
+		TextMessage: &textMessage{Text: text}}
+	if st.DeviceID == "" && len(devices) > 0 {
+		st.DeviceID = devices[0].ID
+	}
+	for _, rc := range m.Recipients {
+		st.Recipients = append(st.Recipients, recipientState{PhoneNumber: rc.Phone, State: StatePending})
 	}
 	w.Header().Set("Location", mountPrefix(r)+"/messages/"+url.PathEscape(id))
 	writeJSON(w, http.StatusAccepted, st)
