@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -316,7 +317,7 @@ func (s *Session) Run(ctx context.Context) error {
 			s.metrics.reconnect(s.cfg.Name)
 		}
 		first = false
-		c, err := s.connect(ctx)
+		c, err := safely(func() (*conn, error) { return s.connect(ctx) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -334,7 +335,7 @@ func (s *Session) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = s.cfg.ReconnectMin
-		err = s.serve(ctx, c)
+		_, err = safely(func() (*conn, error) { return nil, s.serve(ctx, c) })
 		s.mu.Lock()
 		s.conn = nil
 		s.mu.Unlock()
@@ -346,6 +347,17 @@ func (s *Session) Run(ctx context.Context) error {
 		s.setState(StateRecovering, err.Error())
 	}
 	return nil
+}
+
+// safely runs fn and turns a panic into an error, so a bug met on one modem (a reply no
+// test foresaw) costs a reconnect of that modem, never the process.
+func safely(fn func() (*conn, error)) (c *conn, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c, err = nil, fmt.Errorf("modem: internal error (recovered): %v\n%s", v, debug.Stack())
+		}
+	}()
+	return fn()
 }
 
 func (c *conn) close() {

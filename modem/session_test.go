@@ -354,6 +354,13 @@ func TestSessionClassifiesSendErrors(t *testing.T) {
 	}
 }
 
+func TestSafelyTurnsAPanicIntoAnError(t *testing.T) {
+	_, err := safely(func() (*conn, error) { panic("unexpected reply") })
+	if err == nil || !strings.Contains(err.Error(), "unexpected reply") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestEveryCMSCodeHasAClass(t *testing.T) {
 	for code := 0; code < 1024; code++ {
 		class, text := classifyCMS(code)
@@ -382,8 +389,24 @@ func TestSessionRecoversFromHang(t *testing.T) {
 		t.Fatalf("class %s, want unknown or temporary", c)
 	}
 	waitFor(t, 10*time.Second, "hang detected", func() bool { return r.s.Status().State != StateReady })
+	// Messages that arrive while the modem hangs are stored once it answers again.
+	for i := range 3 {
+		if err := r.net.Phone("+15550008888").Send(r.sm.Identity().MSISDN, fmt.Sprintf("during the hang %d", i), sim.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r.sm.SetFault(sim.Fault{})
 	r.ready(t)
+	waitFor(t, 15*time.Second, "messages sent during the hang", func() bool { return r.inbox.count() == 3 })
+	seen := map[string]int{}
+	for _, text := range r.inbox.texts() {
+		seen[text]++
+	}
+	for i := range 3 {
+		if n := seen[fmt.Sprintf("during the hang %d", i)]; n != 1 {
+			t.Errorf("message %d stored %d times", i, n)
+		}
+	}
 	if _, err := r.send(t, "+15550003333", "back again"); err != nil {
 		t.Fatalf("send after recovery: %v", err)
 	}
