@@ -48,6 +48,7 @@ type Config struct {
 	Inbound Inbound       `yaml:"inbound"`
 	Inbox   Inbox         `yaml:"inbox"`
 	Alerts  Alerts        `yaml:"alerts"`
+	SMSGate SMSGate       `yaml:"smsgate"`
 }
 
 // Log configures log/slog output.
@@ -218,6 +219,26 @@ type SMTP struct {
 	StartTLS bool `yaml:"starttls"`
 }
 
+// SMSGate configures the SMSGate-compatible API (see docs/smsgate.md), which lets
+// SMSGate / Android SMS Gateway clients and integrations drive the appliance.
+type SMSGate struct {
+	// Enabled mounts the API under /3rdparty/v1 and /api/3rdparty/v1 on the main
+	// listener.
+	Enabled bool `yaml:"enabled"`
+	// LocalListen is the address of a second listener with the Android phone's root
+	// layout (/message, /messages, /device, /health, ...), e.g. ":8081" or
+	// "192.168.1.10:8080"; empty means off.
+	LocalListen string `yaml:"local_listen"`
+	// Region is the default region of phone numbers written without a country code;
+	// empty means the top-level region.
+	Region string `yaml:"region"`
+	// AllowHTTPWebhooks accepts http:// webhook URLs; otherwise only https://.
+	AllowHTTPWebhooks bool `yaml:"allow_http_webhooks"`
+	// PingInterval is how often system:ping webhooks are sent (0s = never) until a
+	// client sets ping.interval_seconds.
+	PingInterval time.Duration `yaml:"ping_interval"`
+}
+
 // Default returns the configuration used when nothing else is set.
 func Default() Config {
 	return Config{
@@ -260,6 +281,7 @@ func Default() Config {
 			FailurePercent: 20, QuotaPercent: 90, WebhookFailures: 5, BalanceMin: "5", BalanceInterval: 6 * time.Hour,
 			SMTP: SMTP{Port: 587, StartTLS: true},
 		},
+		SMSGate: SMSGate{Enabled: true},
 	}
 }
 

@@ -169,6 +169,7 @@ func (c *Config) Validate() error {
 		add("inbox.dispatcher_reply_others", fmt.Sprintf("%q is not a choice", c.Inbox.DispatcherReplyOthers), "use allow, warn or deny")
 	}
 	ps = append(ps, c.Alerts.validate()...)
+	ps = append(ps, c.SMSGate.validate(c.Listen)...)
 
 	if len(ps) == 0 {
 		return nil
@@ -242,4 +243,24 @@ var (
 
 func isLocalHost(h string) bool {
 	return h == "localhost" || h == "127.0.0.1" || h == "::1"
+}
+
+// validate checks the smsgate section.
+func (s SMSGate) validate(mainListen string) []Problem {
+	var ps []Problem
+	add := func(key, msg, fix string) { ps = append(ps, Problem{"smsgate." + key, msg, fix}) }
+	if s.LocalListen != "" {
+		if _, port, err := net.SplitHostPort(s.LocalListen); err != nil || port == "" {
+			add("local_listen", fmt.Sprintf("%q is not a listen address", s.LocalListen), `use host:port or :port, e.g. ":8081"`)
+		} else if s.LocalListen == mainListen {
+			add("local_listen", "is the same address as listen", "use another port, e.g. :8081")
+		}
+	}
+	if s.Region != "" && !regionRE.MatchString(s.Region) {
+		add("region", fmt.Sprintf("%q is not a region code", s.Region), `use an ISO 3166 code such as "DE", or "" for the top-level region`)
+	}
+	if s.PingInterval < 0 || (s.PingInterval > 0 && s.PingInterval < time.Second) {
+		add("ping_interval", fmt.Sprintf("%s is not an interval", s.PingInterval), "use 0s (off) or at least 1s, e.g. 5m")
+	}
+	return ps
 }
