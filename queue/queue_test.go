@@ -29,14 +29,18 @@ type bench struct {
 	sess []*modem.Session
 	reg  *prometheus.Registry
 	stop func()
+
+	mu      sync.Mutex
+	inbound []string // texts of SMS-DELIVER PDUs the sessions handed over
 }
 
 type benchOpts struct {
-	modems  int
-	lines   []string // line of each modem ('' = none)
-	rate    int
-	cfg     Config
-	latency sim.Latency
+	modems      int
+	personality sim.Personality
+	lines       []string // line of each modem ('' = none)
+	rate        int
+	cfg         Config
+	latency     sim.Latency
 }
 
 func newBench(t *testing.T, o benchOpts) *bench {
@@ -67,7 +71,7 @@ func newBench(t *testing.T, o benchOpts) *bench {
 	var routes []Route
 	var wg sync.WaitGroup
 	for i := range o.modems {
-		sm, err := b.net.NewModem(sim.ModemConfig{Name: fmt.Sprintf("m%d", i), Latency: o.latency})
+		sm, err := b.net.NewModem(sim.ModemConfig{Name: fmt.Sprintf("m%d", i), Latency: o.latency, Personality: o.personality})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +137,9 @@ func (b *bench) reportHandler(name string) modem.InboundHandler {
 			_, err := b.q.ApplyStatusReport(ctx, name, m.MR, m.Address, m.Discharge, m.Status)
 			return err
 		}
+		b.mu.Lock()
+		b.inbound = append(b.inbound, m.Text)
+		b.mu.Unlock()
 		return nil
 	}
 }
@@ -488,5 +495,33 @@ func TestOnChangeFollowsDelivery(t *testing.T) {
 			t.Fatalf("changes %q, want sent then delivered", got)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Each modem personality sends, receives and reports delivery end to end.
+func TestEndToEndPerPersonality(t *testing.T) {
+	for _, name := range sim.PersonalityNames() {
+		t.Run(name, func(t *testing.T) {
+			p, _ := sim.PersonalityByName(name)
+			b := newBench(t, benchOpts{personality: p})
+			m := b.enqueue(Request{To: "+12025550061", Body: "hello from " + name + " ✓"})
+			b.waitStatus(20*time.Second, []string{m.UID}, "delivered")
+			if err := b.net.Phone("+12025550061").Send(b.sims[0].Identity().MSISDN, "reply via "+name, sim.SendOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				b.mu.Lock()
+				got := strings.Join(b.inbound, "|")
+				b.mu.Unlock()
+				if got == "reply via "+name {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("inbound %q, want the phone's reply", got)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
 	}
 }
