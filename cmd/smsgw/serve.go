@@ -71,8 +71,9 @@ type gateway struct {
 	sessions []*modem.Session
 	routes   []queue.Route
 	farm     *sim.Farm
-	api      *apiWiring    // auth, webhooks, REST API (api_wiring.go)
-	alerts   *alertsWiring // jobs, business and system alerts (alerts_wiring.go)
+	api      *apiWiring     // auth, webhooks, REST API (api_wiring.go)
+	alerts   *alertsWiring  // jobs, business and system alerts (alerts_wiring.go)
+	smsgate  *smsgateWiring // SMSGate-compatible API (smsgate_wiring.go)
 }
 
 // runGateway starts every part, runs until a signal or a failure, and shuts down in
@@ -113,6 +114,7 @@ func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptio
 		{"sessions", g.api.auth.Run},
 		{"alerts", g.alerts.svc.Run},
 		{"system alerts", g.alerts.mon.Run},
+		{"smsgate", g.smsgate.run},
 	}
 	var modems []component
 	for _, s := range g.sessions {
@@ -215,6 +217,9 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 		return nil, err
 	}
 	if err := mountAlerts(g); err != nil {
+		return nil, err
+	}
+	if err := mountSMSGate(g); err != nil {
 		return nil, err
 	}
 	ui, err := webui.New(webui.Options{
