@@ -142,10 +142,7 @@ func errf(status int, msg string) *Error { return &Error{Status: status, Message
 
 func badRequest(msg string) *Error { return errf(http.StatusBadRequest, msg) }
 
-var (
-	errUnauthorized = errf(http.StatusUnauthorized, "unauthorized: send Basic credentials of an appliance user or a Bearer token")
-	errNotFound     = errf(http.StatusNotFound, "not found")
-)
+var errUnauthorized = errf(http.StatusUnauthorized, "unauthorized: send Basic credentials of an appliance user or a Bearer token")
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
