@@ -164,6 +164,8 @@ type Monitor struct {
 
 	mu      sync.Mutex
 	pending map[string]time.Time // condition key → firing since (FireAfter)
+	firing  map[string]string    // condition key → check, for incidents firing now
+	balance map[string]float64   // modem → last balance read by USSD
 }
 
 // NewMonitor builds a monitor with the checks its deps allow.
@@ -178,7 +180,7 @@ func NewMonitor(cfg MonitorConfig, d MonitorDeps) *Monitor {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	m := &Monitor{cfg: cfg, d: d, pending: map[string]time.Time{}}
+	m := &Monitor{cfg: cfg, d: d, pending: map[string]time.Time{}, firing: map[string]string{}, balance: map[string]float64{}}
 	if len(d.Modems) > 0 {
 		m.checks = append(m.checks, CheckFunc{"modems", m.checkModems})
 		if cfg.Thresholds.BalanceCode != "" {
@@ -244,6 +246,7 @@ func (m *Monitor) apply(ctx context.Context, cd Condition) error {
 	if !cd.Firing {
 		m.mu.Lock()
 		delete(m.pending, key)
+		delete(m.firing, key)
 		m.mu.Unlock()
 		a, cleared, err := m.d.DB.ClearSystemAlert(ctx, cd.Check, cd.Subject, now)
 		if err != nil || !cleared {
@@ -268,8 +271,14 @@ func (m *Monitor) apply(ctx context.Context, cd Condition) error {
 	}
 	a, created, err := m.d.DB.FireSystemAlert(ctx, store.SystemAlert{Check: cd.Check, Subject: cd.Subject,
 		Severity: cd.Severity, Message: cd.Message}, now)
-	if err != nil || !created {
+	if err != nil {
 		return err
+	}
+	m.mu.Lock()
+	m.firing[key] = cd.Check
+	m.mu.Unlock()
+	if !created {
+		return nil
 	}
 	m.d.Log.Warn("system alert", "check", a.Check, "subject", a.Subject, "message", a.Message)
 	m.notify(ctx, a, true)
@@ -420,6 +429,9 @@ func (b *balanceCheck) evaluate(ctx context.Context, now time.Time) ([]Condition
 			b.m.d.Log.Warn("balance answer has no amount", "modem", mi.Name, "answer", text)
 			continue
 		}
+		b.m.mu.Lock()
+		b.m.balance[mi.Name] = v
+		b.m.mu.Unlock()
 		c := Condition{Check: CheckLowBalance, Subject: mi.Name,
 			Message: fmt.Sprintf("modem %s balance is %.2f (below %.2f)", mi.Name, v, th.BalanceMin), Firing: v < th.BalanceMin}
 		b.cond[mi.Name] = c

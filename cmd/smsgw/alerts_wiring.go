@@ -85,6 +85,7 @@ func mountAlerts(g *gateway) error {
 				return err
 			},
 			Log: log})
+	g.reg.MustRegister(mon) // smsgw_alerts_firing, smsgw_modem_balance
 
 	h := alert.NewHandler(svc, g.api.authorizeAlerts, log)
 	r := g.srv.Router()
