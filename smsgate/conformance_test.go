@@ -282,4 +282,3 @@ func TestClientGoConformance(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }
-

@@ -49,7 +49,7 @@ func (a *API) devices(ctx context.Context) ([]device, error) {
 				lastSeen = m.LastSeen
 			}
 		}
-		d, err := a.d.DB.EnsureSMSGateDevice(ctx, ident, newID(), m.Name, m.Name, lastSeen, now)
+		d, err := a.ensureDevice(ctx, ident, m.Name, lastSeen, now)
 		if err != nil {
 			return nil, err
 		}
@@ -69,6 +69,28 @@ func (a *API) devices(ctx context.Context) ([]device, error) {
 		}
 	}
 	return out, nil
+}
+
+// ensureDevice records a modem's device, writing to the database only when the device
+// is new, renamed, or its last-seen time is more than a minute behind.
+func (a *API) ensureDevice(ctx context.Context, ident, name string, lastSeen, now time.Time) (store.SMSGateDevice, error) {
+	a.devMu.Lock()
+	c, ok := a.devCache[ident]
+	a.devMu.Unlock()
+	if ok && c.Modem == name && (lastSeen.IsZero() || lastSeen.Sub(c.LastSeen) < time.Minute) {
+		return c, nil
+	}
+	d, err := a.d.DB.EnsureSMSGateDevice(ctx, ident, newID(), name, name, lastSeen, now)
+	if err != nil {
+		return d, err
+	}
+	a.devMu.Lock()
+	if a.devCache == nil || len(a.devCache) > 1000 {
+		a.devCache = map[string]store.SMSGateDevice{}
+	}
+	a.devCache[ident] = d
+	a.devMu.Unlock()
+	return d, nil
 }
 
 type simCard struct {
@@ -125,6 +147,9 @@ func (a *API) deleteDevice(w http.ResponseWriter, r *http.Request, _ Principal) 
 		if err := a.d.DB.DeleteSMSGateDevice(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		a.devMu.Lock()
+		delete(a.devCache, d.Identity)
+		a.devMu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}

@@ -100,7 +100,10 @@ type API struct {
 	jwtKey  []byte
 	setMu   sync.Mutex
 	started time.Time
-	wake    chan struct{}
+
+	devMu    sync.Mutex
+	devCache map[string]store.SMSGateDevice // by identity
+	wake     chan struct{}
 }
 
 // New returns the API.
