@@ -369,7 +369,8 @@ func (a *API) sweep(ctx context.Context) {
 	if err := a.forwardInbound(ctx); err != nil && ctx.Err() == nil {
 		a.log.Warn("forward inbound messages to smsgate webhooks", "error", err)
 	}
-	ids, err := a.d.DB.OpenSMSGateMessages(ctx, a.d.Now().Add(-7*24*time.Hour), 500)
+	now := a.d.Now()
+	ids, err := a.d.DB.OpenSMSGateMessages(ctx, now.Add(-7*24*time.Hour), now.Add(-6*time.Hour), 200)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("list open smsgate messages", "error", err)

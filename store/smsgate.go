@@ -329,11 +329,13 @@ func (db *DB) SMSGateMessageOfOutbox(ctx context.Context, uid string) (string, e
 }
 
 // OpenSMSGateMessages returns up to limit ids of messages with a recipient still
-// Pending, Processed or Sent and changed since since, most recently changed first.
-func (db *DB) OpenSMSGateMessages(ctx context.Context, since time.Time, limit int) ([]string, error) {
+// Pending or Processed and changed since since, or Sent and changed since sentSince
+// (Sent is final without a delivery report), most recently changed first.
+func (db *DB) OpenSMSGateMessages(ctx context.Context, since, sentSince time.Time, limit int) ([]string, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT message_id FROM smsgate_recipients
 		WHERE state IN ('Pending', 'Processed', 'Sent') AND updated_at >= ?
-		GROUP BY message_id ORDER BY MAX(updated_at) DESC LIMIT ?`, FormatTime(since), limit)
+			AND (state <> 'Sent' OR updated_at >= ?)
+		GROUP BY message_id ORDER BY MAX(updated_at) DESC LIMIT ?`, FormatTime(since), FormatTime(sentSince), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: open smsgate messages: %w", err)
 	}

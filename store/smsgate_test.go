@@ -79,9 +79,19 @@ func TestSMSGateMessagesAndRecipients(t *testing.T) {
 	if total != 1 {
 		t.Fatalf("state filter: %d", total)
 	}
-	open, err := db.OpenSMSGateMessages(ctx, t0.Add(-time.Hour), 10)
+	open, err := db.OpenSMSGateMessages(ctx, t0.Add(-time.Hour), t0.Add(-time.Hour), 10)
 	if err != nil || len(open) != 3 {
 		t.Fatalf("open: %v %v", open, err)
+	}
+	// A recipient Sent long ago no longer keeps its message open; a Pending one does.
+	if open, _ = db.OpenSMSGateMessages(ctx, t0.Add(-time.Hour), t0.Add(time.Hour), 10); len(open) != 3 {
+		t.Fatalf("open without old Sent: %v", open)
+	}
+	if _, err := db.AdvanceSMSGateRecipient(ctx, "a", 0, "Pending", "Sent", t0); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ = db.OpenSMSGateMessages(ctx, t0.Add(-time.Hour), t0.Add(time.Hour), 10); len(open) != 2 {
+		t.Fatalf("a message whose recipients are all Sent long ago: %v", open)
 	}
 }
 
