@@ -5,18 +5,30 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 OUT       ?= dist
 FUZZTIME  ?= 20s
+# Harness sizes (docs/benchmarks.md and docs/reliability.md say what each one measured).
+BENCH_RUNS      ?= 3
+BENCH_MESSAGES  ?= 500
+BENCH_REALISTIC ?= 20
+BENCH_OUT       ?= /tmp/smsgw-bench
+KILL_CYCLES     ?= 100
+UNPLUG_CYCLES   ?= 200
+SOAK_DURATION   ?= 1h
 # nfpm builds the .deb packages; go run fetches it, it is not a module dependency.
 NFPM      := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 DEB_ARCHES := amd64 arm64 armhf
 DEB_VERSION ?= $(shell TZ=UTC scripts/deb-version 2>/dev/null || echo 0.0~unknown)
 
-.PHONY: help build test test-deps lint fmt bench fuzz cross cross-deps clean static deb $(addprefix deb-,$(DEB_ARCHES)) deb-check
+.PHONY: help build test test-deps lint fmt bench bench-go bench-peers bench-reliability soak fuzz cross cross-deps clean static deb $(addprefix deb-,$(DEB_ARCHES)) deb-check
 
 help:
 	@echo "build       build ./smsgw for this machine (cgo, SQLite)"
 	@echo "test        install/check test packages, then go test -race ./..."
 	@echo "lint        gofmt check, go vet, staticcheck"
-	@echo "bench       run the Go benchmarks"
+	@echo "bench       Go benchmarks, then the side-by-side and reliability harnesses (over an hour)"
+	@echo "bench-go    only the Go benchmarks (go test -bench)"
+	@echo "bench-peers smsgw vs gammu-smsd vs smstools3 on virtual modems (bench/peers)"
+	@echo "bench-reliability  SIGKILL loops, unplug/replug, hung modem, inbound burst (bench/reliability)"
+	@echo "soak        1 msg/s over 4 virtual modems with faults for SOAK_DURATION (default $(SOAK_DURATION))"
 	@echo "fuzz        run every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "cross       build linux/arm64 and linux/arm (armhf) binaries into $(OUT)/"
 	@echo "cross-deps  install the Debian cross compilers cross needs (root)"
@@ -41,8 +53,37 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-bench:
+bench: bench-go bench-peers bench-reliability
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Each harness appends its runs to $(BENCH_OUT)/peers.jsonl and prints Markdown tables.
+# gammu-smsd and smstools (apt-get install gammu-smsd smstools) must be installed.
+bench-peers:
+	mkdir -p $(BENCH_OUT)
+	$(GO) build -o $(BENCH_OUT)/smsgw ./cmd/smsgw
+	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir send -latency instant -messages $(BENCH_MESSAGES) -runs $(BENCH_RUNS)
+	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir recv -latency instant -messages $(BENCH_MESSAGES) -runs $(BENCH_RUNS)
+	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir send -latency realistic -messages $(BENCH_REALISTIC) -runs $(BENCH_RUNS)
+	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir recv -latency realistic -messages 100 -runs $(BENCH_RUNS)
+	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/scaling.jsonl -scaling 1,2,4,8,16 -per-modem 10 -runs $(BENCH_RUNS)
+
+bench-reliability:
+	mkdir -p $(BENCH_OUT)
+	$(GO) build -o $(BENCH_OUT)/smsgw ./cmd/smsgw
+	$(GO) run ./bench/reliability kill-send -smsgw $(BENCH_OUT)/smsgw -cycles $(KILL_CYCLES)
+	$(GO) run ./bench/reliability kill-recv -smsgw $(BENCH_OUT)/smsgw -cycles $(KILL_CYCLES)
+	$(GO) run ./bench/reliability burst -smsgw $(BENCH_OUT)/smsgw -messages 1000
+	$(GO) run ./bench/reliability hung -smsgw $(BENCH_OUT)/smsgw -cycles 3
+	$(GO) run ./bench/reliability unplug -smsgw $(BENCH_OUT)/smsgw -cycles $(UNPLUG_CYCLES)
+
+# Not part of make test or CI: it runs for SOAK_DURATION and samples RSS, goroutines and
+# the WAL every 10 s into $(BENCH_OUT)/soak.csv.
+soak:
+	mkdir -p $(BENCH_OUT)
+	$(GO) build -o $(BENCH_OUT)/smsgw ./cmd/smsgw
+	$(GO) run ./bench/reliability soak -smsgw $(BENCH_OUT)/smsgw -duration $(SOAK_DURATION) -csv $(BENCH_OUT)/soak.csv
 
 # Each fuzz target runs on its own (go test allows one -fuzz target per package run).
 fuzz:

@@ -45,7 +45,7 @@ func ModuleRoot() (string, error) {
 // empty it is used as is.
 func BuildSmsgw(bin, dir string) (string, error) {
 	if bin != "" {
-		return bin, nil
+		return filepath.Abs(bin) // the tools run in their own work directories
 	}
 	root, err := ModuleRoot()
 	if err != nil {
