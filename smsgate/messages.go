@@ -393,6 +393,9 @@ func (a *API) cancelMessage(w http.ResponseWriter, r *http.Request, _ Principal)
 	var todo []string
 	for _, rc := range m.Recipients {
 		om, err := a.d.DB.MessageByUID(ctx, rc.OutboxUID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -454,6 +457,13 @@ func (a *API) reconcile(ctx context.Context, id string, content bool) (messageSt
 	var devs []device
 	for _, rc := range m.Recipients {
 		om, err := a.d.DB.MessageByUID(ctx, rc.OutboxUID)
+		if errors.Is(err, store.ErrNotFound) {
+			// The outbox row is gone (removed by an operator): show what was last known.
+			rs := recipientState{PhoneNumber: rc.Phone, State: rc.State}
+			st.Recipients = append(st.Recipients, rs)
+			states = append(states, rc.State)
+			continue
+		}
 		if err != nil {
 			return messageState{}, err
 		}
