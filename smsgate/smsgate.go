@@ -68,7 +68,8 @@ type Deps struct {
 	Webhooks *webhook.Service
 	Bus      *event.Bus                            // nil: no live wake-ups (the sweep still runs)
 	Modems   func(ctx context.Context) []ModemInfo // nil: no modems
-	// Region is the default region of phone numbers without a country code.
+	// Region is the default region of phone numbers without a country code ("":
+	// numbers must carry one).
 	Region string
 	// AllowHTTPWebhooks lets webhook URLs be http:// (default: https:// only).
 	AllowHTTPWebhooks bool
@@ -122,9 +123,6 @@ func New(d Deps) *API {
 	}
 	if d.Sweep <= 0 {
 		d.Sweep = 5 * time.Second
-	}
-	if d.Region == "" {
-		d.Region = "US"
 	}
 	a := &API{d: d, log: d.Log, started: d.Now(), wake: make(chan struct{}, 1)}
 	a.basic = newBasicCache(d.BcryptCost)
