@@ -47,7 +47,7 @@ var staticFS embed.FS
 var pages = []string{
 	"status.html", "login.html", "setup.html", "password.html", "nosetup.html", "error.html",
 	"inbox.html", "modems.html", "users.html", "queues.html", "quickreplies.html", "tokens.html",
-	"settings.html", "demo.html", "integrations.html",
+	"settings.html", "demo.html", "integrations.html", "pdu.html",
 }
 
 // Defaults of the composer.
@@ -226,6 +226,7 @@ func (u *UI) Mount(r *mux.Router) {
 	post("/admin/tokens", u.tokensPost)
 	get("/admin/settings", u.settingsPage)
 	get("/admin/integrations", u.integrationsPage)
+	get("/tools/pdu", u.pduPage)
 
 	if u.opts.Demo != nil {
 		get("/demo/phones", u.demoPage)
