@@ -16,7 +16,8 @@ import (
 var errUSSDNoStore = errors.New("smsgw ussd: messages are left in the modem for the gateway")
 
 type ussdJSON struct {
-	Port          string `json:"port"`
+	Port          string `json:"port,omitempty"`
+	Modem         string `json:"modem,omitempty"`
 	Code          string `json:"code"`
 	Status        int    `json:"status"`
 	StatusMeaning string `json:"status_meaning"`
@@ -53,14 +54,19 @@ func cmdUSSD(ctx context.Context, e env, args []string) int {
 	const examples = `  smsgw ussd --port /dev/ttyUSB2 '*100#'        # balance on many networks
   smsgw ussd --port /dev/ttyUSB2 --json '*101#'
   smsgw ussd --port /dev/ttyUSB2 --timeout 60s '*135#'
+  SMSGW_TOKEN=smsgw_... smsgw ussd --modem modem0 '*100#'   # through the running gateway
+  smsgw ussd --modem office --url https://sms.example.lan --token smsgw_... '*100#'
 `
 	fs := newFlagSet(e, "ussd", "ussd --port PATH [flags] CODE\n\n"+
 		"Sends a USSD code (balance, own number, ...) and prints the network's answer.\n"+
-		"It opens the modem for the time of the request, so the gateway must not be\n"+
-		"using it: stop the gateway, or (later) use --modem through the gateway's API.\n"+
-		"SMS arriving meanwhile stay in the modem for the gateway.", examples)
+		"With --port it opens the modem for the time of the request, so the gateway must\n"+
+		"not be using it (SMS arriving meanwhile stay in the modem for the gateway).\n"+
+		"With --modem NAME the running gateway sends it through its own session of that\n"+
+		"modem; that needs an API token with the modems:admin scope (smsgw token create).", examples)
 	port := fs.String("port", "", "serial port of the modem, e.g. /dev/ttyUSB2")
-	name := fs.String("modem", "", "ask the running gateway to send it on this modem (needs the gateway API)")
+	name := fs.String("modem", "", "ask the running gateway to send it on this modem (see --url, --token)")
+	gwURL := fs.String("url", "http://127.0.0.1:8080", "with --modem: the gateway's address")
+	token := fs.String("token", "", "with --modem: an API token with modems:admin (default $SMSGW_TOKEN)")
 	baud := fs.Int("baud", 115200, "port speed")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the network's answer")
 	connect := fs.Duration("connect-timeout", 30*time.Second, "how long to wait for the modem to be ready")
@@ -69,15 +75,6 @@ func cmdUSSD(ctx context.Context, e env, args []string) int {
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
-	if *name != "" {
-		fmt.Fprintf(e.stderr, "smsgw ussd: --modem needs the running gateway's API, which this version does not have yet;\n"+
-			"  stop the gateway and use --port PATH instead\n")
-		return 2
-	}
-	if *port == "" {
-		fmt.Fprintln(e.stderr, "smsgw ussd: --port is required, e.g. --port /dev/ttyUSB2 (list modems with 'smsgw modems')")
-		return 2
-	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(e.stderr, "smsgw ussd: give exactly one USSD code, quoted, e.g. '*100#'")
 		return 2
@@ -85,6 +82,21 @@ func cmdUSSD(ctx context.Context, e env, args []string) int {
 	code := strings.TrimSpace(fs.Arg(0))
 	if !validUSSD(code) {
 		fmt.Fprintf(e.stderr, "smsgw ussd: %q is not a USSD code (digits, * and #, e.g. '*100#')\n", clip(code, 40))
+		return 2
+	}
+	if *name != "" {
+		if *port != "" {
+			fmt.Fprintln(e.stderr, "smsgw ussd: give --port or --modem, not both")
+			return 2
+		}
+		tok := *token
+		if tok == "" {
+			tok, _ = e.lookup("SMSGW_TOKEN")
+		}
+		return ussdViaGateway(ctx, e, *gwURL, tok, *name, code, *timeout, *asJSON)
+	}
+	if *port == "" {
+		fmt.Fprintln(e.stderr, "smsgw ussd: --port or --modem is required, e.g. --port /dev/ttyUSB2 (list modems with 'smsgw modems')")
 		return 2
 	}
 	if *timeout <= 0 || *connect <= 0 {

@@ -51,7 +51,7 @@ func TestUSSDAgainstVirtualModem(t *testing.T) {
 func TestUSSDUsage(t *testing.T) {
 	ctx := context.Background()
 	code, _, errOut := runCmd(ctx, "ussd", "--modem", "office", "*100#")
-	if code != 2 || !strings.Contains(errOut, "gateway's API") {
+	if code != 2 || !strings.Contains(errOut, "API token with the modems:admin scope") {
 		t.Errorf("--modem: exit %d %s", code, errOut)
 	}
 	for _, args := range [][]string{{"ussd", "*100#"}, {"ussd", "--port", "/dev/x"}, {"ussd", "--port", "/dev/x", `*100#",1;+CFUN=0`},
