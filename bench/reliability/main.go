@@ -560,7 +560,8 @@ func hung(c common, cycles int) bool {
 			if loaded {
 				during := time.Since(t0)
 				r.otherDuring = float64(sentBy(other, t0)) / during.Seconds()
-				r.otherBefore = float64(sentBy(other, t0.Add(-during))-sentBy(other, t0)) / during.Seconds()
+				// Before: the 15 s before the hang, when both modems were already busy.
+				r.otherBefore = float64(sentBy(other, t0.Add(-15*time.Second))-sentBy(other, t0)) / 15
 			}
 			t1 := time.Now()
 			m.SetFault(sim.Fault{})
