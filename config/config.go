@@ -137,6 +137,12 @@ type Queue struct {
 	// Timezone of the quiet hours (IANA name, e.g. "Europe/Berlin"); empty is the
 	// system's.
 	Timezone string `yaml:"timezone"`
+	// NationalLanguages lets text the GSM 7-bit default alphabet cannot carry go in a
+	// national language table of TS 23.038 (turkish, spanish, portuguese, bengali,
+	// gujarati, hindi, kannada, malayalam, oriya, punjabi, tamil, telugu, urdu) instead
+	// of UCS-2, when that saves a part. Not every handset renders these tables; off by
+	// default.
+	NationalLanguages []string `yaml:"national_languages"`
 }
 
 // Inbound configures reception.

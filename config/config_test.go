@@ -126,6 +126,7 @@ func TestValidateNamesKeyAndFix(t *testing.T) {
 		{"quiet hours", func(c *Config) { c.Queue.QuietStart, c.Queue.QuietEnd = "9pm", "08:00" }, "queue.quiet_start", `"21:00"`},
 		{"half quiet hours", func(c *Config) { c.Queue.QuietEnd = "08:00" }, "queue.quiet_start", "both"},
 		{"time zone", func(c *Config) { c.Queue.Timezone = "Mars/Olympus" }, "queue.timezone", "IANA"},
+		{"national language", func(c *Config) { c.Queue.NationalLanguages = []string{"turkish", "klingon"} }, "queue.national_languages[1]", "portuguese"},
 		{"see others", func(c *Config) { c.Inbox.DispatcherSeeOthers = "some" }, "inbox.dispatcher_see_others", "all, queue or none"},
 		{"reply others", func(c *Config) { c.Inbox.DispatcherReplyOthers = "maybe" }, "inbox.dispatcher_reply_others", "allow, warn or deny"},
 	}

@@ -41,6 +41,12 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("config: %d problem(s):\n%s", len(e.Problems), strings.Join(lines, "\n"))
 }
 
+// nationalLanguages are the language names of TS 23.038 §6.2.1.2.4 (the sms package
+// maps them to identifiers; config imports nothing of ours, so the names are listed here).
+var nationalLanguages = map[string]bool{"turkish": true, "spanish": true, "portuguese": true, "bengali": true,
+	"gujarati": true, "hindi": true, "kannada": true, "malayalam": true, "oriya": true, "punjabi": true,
+	"tamil": true, "telugu": true, "urdu": true}
+
 var (
 	regionRE = regexp.MustCompile(`^[A-Z]{2}$`)
 	imeiRE   = regexp.MustCompile(`^[0-9]{14,16}$`)
@@ -147,6 +153,12 @@ func (c *Config) Validate() error {
 	}
 	if (c.Queue.QuietStart == "") != (c.Queue.QuietEnd == "") {
 		add("queue.quiet_start", "quiet hours need both quiet_start and quiet_end", `e.g. quiet_start: "21:00", quiet_end: "08:00"`)
+	}
+	for i, l := range c.Queue.NationalLanguages {
+		if !nationalLanguages[strings.ToLower(strings.TrimSpace(l))] {
+			add(fmt.Sprintf("queue.national_languages[%d]", i), fmt.Sprintf("%q is not a national language of TS 23.038", l),
+				"use turkish, spanish, portuguese, bengali, gujarati, hindi, kannada, malayalam, oriya, punjabi, tamil, telugu or urdu")
+		}
 	}
 	if c.Queue.Timezone != "" {
 		if _, err := time.LoadLocation(c.Queue.Timezone); err != nil {

@@ -46,6 +46,10 @@ type Config struct {
 	// Poll is how often workers look for due parts without being woken (other
 	// processes' inserts, retries, schedules). Default 1 s.
 	Poll time.Duration
+	// NationalLanguages are national language identifiers (sms.LanguageID) whose GSM
+	// 7-bit shift tables may carry text the default alphabet cannot, when that saves a
+	// part over UCS-2.
+	NationalLanguages []int
 }
 
 // QuietHours is a daily window, in a time zone, in which automated messages wait.
@@ -204,7 +208,8 @@ func (q *Queue) prepare(ctx context.Context, i int, r Request) (store.NewOutboun
 	default:
 		return store.NewOutbound{}, bad("kind", "%q is not one of api, agent, automated, relay", kind)
 	}
-	opts := sms.SubmitOptions{StatusReport: !r.NoReport, ForceUCS2: r.ForceUCS2, MaxSegments: q.cfg.MaxSegments}
+	opts := sms.SubmitOptions{StatusReport: !r.NoReport, ForceUCS2: r.ForceUCS2, MaxSegments: q.cfg.MaxSegments,
+		NationalLanguages: q.cfg.NationalLanguages}
 	c := sms.CountSubmit(r.Body, opts)
 	if c.Segments > q.cfg.MaxSegments {
 		return store.NewOutbound{}, bad("body", "needs %d SMS parts (%d characters, %s); the limit is %d parts",
@@ -251,6 +256,12 @@ func (q *Queue) prepare(ctx context.Context, i int, r Request) (store.NewOutboun
 		m.Parts = append(m.Parts, store.NewPart{PDU: p.Bytes, TPDULen: p.TPDULen})
 	}
 	return m, nil
+}
+
+// Count tells how the queue would encode and split text: the segment preview of the
+// API and the composer, with the same options as sending (national language tables).
+func (q *Queue) Count(text string, forceUCS2 bool) sms.Counting {
+	return sms.CountSubmit(text, sms.SubmitOptions{ForceUCS2: forceUCS2, NationalLanguages: q.cfg.NationalLanguages})
 }
 
 func isShortCode(s string) bool {

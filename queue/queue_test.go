@@ -525,3 +525,28 @@ func TestEndToEndPerPersonality(t *testing.T) {
 		})
 	}
 }
+
+// With national language tables enabled, Turkish text goes in GSM 7-bit and arrives
+// intact in fewer parts than UCS-2 would need.
+func TestNationalLanguageSend(t *testing.T) {
+	tr, _ := sms.LanguageID("turkish")
+	b := newBench(t, benchOpts{cfg: Config{NationalLanguages: []int{tr}}})
+	text := "Sayın müşterimiz, teknisyenimiz yarın Şişli'deki adresinize gelecek. Teşekkür ederiz."
+	if c := b.q.Count(text, false); c.Encoding != sms.GSM7 || c.Segments != 1 || c.NationalShift != tr {
+		t.Fatalf("queue count %+v, want one GSM 7-bit part with the Turkish shift table", c)
+	}
+	if c := sms.Count(text); c.Encoding != sms.UCS2 || c.Segments != 2 {
+		t.Fatalf("without tables %+v, want two UCS-2 parts", c)
+	}
+	m := b.enqueue(Request{To: "+905321234567", Body: text})
+	if m.Segments != 1 || m.Encoding != "gsm7" {
+		t.Fatalf("enqueued %d part(s) as %s", m.Segments, m.Encoding)
+	}
+	b.waitStatus(20*time.Second, []string{m.UID}, "sent", "delivered")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := b.net.WaitMessages(ctx, 1)
+	if err != nil || got[0].Text != text {
+		t.Fatalf("network got %+v (%v), want the Turkish text intact", got, err)
+	}
+}

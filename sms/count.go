@@ -21,9 +21,12 @@ type Counting struct {
 	Characters      int      // runes
 	Units           int      // septets (extension chars count 2) or UTF-16 code units
 	Segments        int      // 1 for the empty text
-	UnitsPerSegment int      // 160/153 (GSM-7) or 70/67 (UCS-2); 152/66 with a 16-bit reference
+	UnitsPerSegment int      // 160/153 (GSM-7) or 70/67 (UCS-2); less with a 16-bit reference or national tables
 	UnitsLeft       int      // free units in the last segment
 	ForcingUCS2     []string // distinct chars outside GSM-7 (+ extension table), first-appearance order
+	// NationalShift and NationalLocking name the national language tables used to keep
+	// the text in GSM 7-bit (0 = the default tables); see SubmitOptions.NationalLanguages.
+	NationalShift, NationalLocking int
 }
 
 // Count tells how EncodeSubmit with default options would encode and split
@@ -35,9 +38,9 @@ func Count(text string) Counting {
 }
 
 // CountSubmit is Count for the options that change segmentation:
-// ForceUCS2 and Ref16. The other options are ignored.
+// ForceUCS2, Ref16 and NationalLanguages. The other options are ignored.
 func CountSubmit(text string, o SubmitOptions) Counting {
-	l := layout(text, o.ForceUCS2, o.Ref16)
+	l := layout(text, o.ForceUCS2, o.Ref16, o.NationalLanguages)
 	return Counting{
 		Encoding:        l.enc,
 		Characters:      l.runes,
@@ -46,6 +49,8 @@ func CountSubmit(text string, o SubmitOptions) Counting {
 		UnitsPerSegment: l.perSeg,
 		UnitsLeft:       l.perSeg - l.lastUnits,
 		ForcingUCS2:     l.forcing,
+		NationalShift:   l.alpha.shift,
+		NationalLocking: l.alpha.lock,
 	}
 }
 
@@ -53,6 +58,7 @@ func CountSubmit(text string, o SubmitOptions) Counting {
 // they can never disagree.
 type split struct {
 	enc       Encoding
+	alpha     alphabet // the GSM 7-bit tables, when enc is GSM7
 	runes     int
 	units     int
 	perSeg    int
@@ -61,54 +67,106 @@ type split struct {
 	forcing   []string
 }
 
+// capacity is how many units fit one segment whose UDH carries udh octets of
+// information elements (0 for none), in the given encoding. The UDH length octet
+// counts too, and GSM 7-bit pads the header to a whole septet.
+func capacity(enc Encoding, udh int) int {
+	if enc == UCS2 {
+		if udh == 0 {
+			return ucs2Single
+		}
+		return (140 - 1 - udh) / 2
+	}
+	if udh == 0 {
+		return gsmSingle
+	}
+	return gsmSingle - ((1+udh)*8+6)/7
+}
+
 // layout splits text greedily into segments. A rune is never split: an
 // extension character keeps its escape, and a supplementary character keeps
-// both halves of its surrogate pair, so a segment may end a unit short.
-func layout(text string, forceUCS2, ref16 bool) split {
-	s := split{enc: GSM7}
-	if forceUCS2 {
-		s.enc = UCS2
-	}
-	seen := map[rune]bool{}
-	for _, c := range text {
-		s.runes++
-		if n := gsmSeptets(c); n > 0 {
-			s.units += n
-			continue
-		}
-		s.enc = UCS2
-		if !seen[c] {
-			seen[c] = true
-			s.forcing = append(s.forcing, string(c))
-		}
-	}
-	single, multi := gsmSingle, gsmMulti8
-	if s.enc == UCS2 {
-		single, multi = ucs2Single, ucs2Multi8
-		s.units = 0
-		for _, c := range text {
-			s.units += ucs2Units(c)
-		}
-	}
+// both halves of its surrogate pair, so a segment may end a unit short. Text
+// the default GSM 7-bit alphabet cannot carry is tried with the national
+// tables of langs (each language's single shift table, then its locking and
+// single shift tables) and goes in the one that needs the fewest segments, but
+// only when that is fewer than UCS-2 needs: not every handset renders the
+// national tables, so they are used only where they save a part.
+func layout(text string, forceUCS2, ref16 bool, langs []int) split {
+	concat := 5 // octets of the concatenation IE
 	if ref16 {
-		multi--
-		if s.enc == UCS2 {
-			multi = ucs2Multi16
+		concat = 6
+	}
+	var forcing []string
+	seen := map[rune]bool{}
+	runes := 0
+	for _, c := range text {
+		runes++
+		if defaultAlphabet.septets(c) == 0 && !seen[c] {
+			seen[c] = true
+			forcing = append(forcing, string(c))
 		}
 	}
-	if s.units <= single {
-		s.perSeg = single
-		s.lastUnits = s.units
+	if forceUCS2 {
+		s := segment(text, UCS2, alphabet{}, concat)
+		s.runes, s.forcing = runes, forcing
 		return s
 	}
-	s.perSeg = multi
+	if len(forcing) == 0 {
+		s := segment(text, GSM7, defaultAlphabet, concat)
+		s.runes = runes
+		return s
+	}
+	best := segment(text, UCS2, alphabet{}, concat)
+	for _, id := range langs {
+		for _, a := range nationalAlphabets[id] {
+			if !a.carries(text) {
+				continue
+			}
+			if s := segment(text, GSM7, a, concat); len(s.cuts) < len(best.cuts) {
+				best = s
+			}
+		}
+	}
+	best.runes = runes
+	if best.enc == UCS2 {
+		best.forcing = forcing
+	}
+	return best
+}
+
+// carries reports whether every rune of text is in a.
+func (a alphabet) carries(text string) bool {
+	for _, c := range text {
+		if a.septets(c) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// segment splits text for one encoding and alphabet; concat is the size of the
+// concatenation IE.
+func segment(text string, enc Encoding, a alphabet, concat int) split {
+	s := split{enc: enc, alpha: a}
+	units := func(c rune) int {
+		if enc == UCS2 {
+			return ucs2Units(c)
+		}
+		return a.septets(c)
+	}
+	for _, c := range text {
+		s.units += units(c)
+	}
+	ies := a.ieOctets()
+	if single := capacity(enc, ies); s.units <= single {
+		s.perSeg, s.lastUnits = single, s.units
+		return s
+	}
+	s.perSeg = capacity(enc, concat+ies)
 	used := 0
 	for i, c := range text {
-		n := ucs2Units(c)
-		if s.enc == GSM7 {
-			n = gsmSeptets(c)
-		}
-		if used+n > multi {
+		n := units(c)
+		if used+n > s.perSeg {
 			s.cuts = append(s.cuts, i)
 			used = 0
 		}

@@ -16,6 +16,11 @@ type SubmitOptions struct {
 	Ref          int           // concatenation reference (0..255, or 0..65535 with Ref16)
 	Ref16        bool          // use the 16-bit reference IE
 	MaxSegments  int           // 0 = no limit; more → ErrTooLong
+	// NationalLanguages lists national language identifiers (TS 23.038 §6.2.1.2.4; see
+	// LanguageID) whose single/locking shift tables may carry text the default GSM 7-bit
+	// alphabet cannot, instead of UCS-2: Turkish "ş" then costs 2 septets of 160 rather
+	// than turning the message into 70-character UCS-2. None by default.
+	NationalLanguages []int
 }
 
 // DeliverOptions tunes EncodeDeliver.
@@ -65,7 +70,7 @@ func EncodeSubmit(to, text string, o SubmitOptions) ([]PDU, error) {
 		b = append(b, 0, dcsFor(enc)) // TP-PID, TP-DCS
 		return append(b, vp...)
 	}
-	pdus, err := encodeParts(text, o.SMSC, o.ForceUCS2, o.Ref, o.Ref16, o.MaxSegments, head)
+	pdus, err := encodeParts(text, o.SMSC, o.ForceUCS2, o.Ref, o.Ref16, o.MaxSegments, o.NationalLanguages, head)
 	if err != nil {
 		return nil, wrapOp("encode submit", err)
 	}
@@ -103,7 +108,7 @@ func EncodeDeliver(from, text string, o DeliverOptions) ([]PDU, error) {
 		b = append(b, 0, dcsFor(enc)) // TP-PID, TP-DCS
 		return append(b, scts...)
 	}
-	pdus, err := encodeParts(text, o.SMSC, o.ForceUCS2, o.Ref, o.Ref16, 0, head)
+	pdus, err := encodeParts(text, o.SMSC, o.ForceUCS2, o.Ref, o.Ref16, 0, nil, head)
 	if err != nil {
 		return nil, wrapOp("encode deliver", err)
 	}
@@ -153,7 +158,7 @@ func dcsFor(enc Encoding) byte {
 
 // encodeParts splits text and builds one PDU per segment: SMSC field, the
 // TPDU head that head returns for the encoding, then TP-UDL and TP-UD.
-func encodeParts(text, smsc string, forceUCS2 bool, ref int, ref16 bool, maxSegs int, head func(Encoding, bool) []byte) ([]PDU, error) {
+func encodeParts(text, smsc string, forceUCS2 bool, ref int, ref16 bool, maxSegs int, langs []int, head func(Encoding, bool) []byte) ([]PDU, error) {
 	if !validUTF8(text) {
 		return nil, ErrInvalidText
 	}
@@ -168,7 +173,7 @@ func encodeParts(text, smsc string, forceUCS2 bool, ref int, ref16 bool, maxSegs
 	if err != nil {
 		return nil, err
 	}
-	l := layout(text, forceUCS2, ref16)
+	l := layout(text, forceUCS2, ref16, langs)
 	total := len(l.cuts) + 1
 	if total > maxConcatParts || (maxSegs > 0 && total > maxSegs) {
 		limit := maxConcatParts
@@ -186,17 +191,22 @@ func encodeParts(text, smsc string, forceUCS2 bool, ref int, ref16 bool, maxSegs
 		}
 		chunk := text[start:end]
 		start = end
-		var udh []byte
+		var ies []byte
 		if total > 1 {
 			if ref16 {
-				udh = []byte{6, ieConcat16, 4, byte(ref >> 8), byte(ref), byte(total), byte(seq)}
+				ies = []byte{ieConcat16, 4, byte(ref >> 8), byte(ref), byte(total), byte(seq)}
 			} else {
-				udh = []byte{5, ieConcat8, 3, byte(ref), byte(total), byte(seq)}
+				ies = []byte{ieConcat8, 3, byte(ref), byte(total), byte(seq)}
 			}
+		}
+		ies = l.alpha.appendIEs(ies)
+		var udh []byte
+		if len(ies) > 0 {
+			udh = append([]byte{byte(len(ies))}, ies...)
 		}
 		b := append([]byte(nil), sc...)
 		b = append(b, head(l.enc, udh != nil)...)
-		b = appendUserData(b, l.enc, udh, chunk)
+		b = appendUserData(b, l.enc, l.alpha, udh, chunk)
 		pdus = append(pdus, PDU{Bytes: b, TPDULen: len(b) - len(sc)})
 	}
 	return pdus, nil
@@ -204,7 +214,7 @@ func encodeParts(text, smsc string, forceUCS2 bool, ref int, ref16 bool, maxSegs
 
 // appendUserData appends TP-UDL and TP-UD for chunk with header udh (which
 // includes its UDHL octet, or is nil).
-func appendUserData(b []byte, enc Encoding, udh []byte, chunk string) []byte {
+func appendUserData(b []byte, enc Encoding, a alphabet, udh []byte, chunk string) []byte {
 	if enc == UCS2 {
 		ud := make([]byte, 0, 2*len(chunk))
 		for _, c := range chunk {
@@ -216,7 +226,7 @@ func appendUserData(b []byte, enc Encoding, udh []byte, chunk string) []byte {
 	}
 	septets := make([]byte, 0, len(chunk))
 	for _, c := range chunk {
-		septets = appendGSM(septets, c)
+		septets = a.append(septets, c)
 	}
 	hs := (len(udh)*8 + 6) / 7 // septets taken by the header and its fill bits
 	b = append(b, byte(hs+len(septets)))

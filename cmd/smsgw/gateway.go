@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smsgw/smsgw/config"
@@ -13,6 +14,7 @@ import (
 	"github.com/smsgw/smsgw/modem"
 	"github.com/smsgw/smsgw/queue"
 	"github.com/smsgw/smsgw/router"
+	"github.com/smsgw/smsgw/sms"
 	"github.com/smsgw/smsgw/store"
 )
 
@@ -36,6 +38,13 @@ func newQueue(cfg config.Config, db *store.DB, log *slog.Logger, reg prometheusR
 	qc := queue.Config{
 		Region: cfg.Region, MaxSegments: cfg.Queue.MaxSegments, MaxAttempts: cfg.Queue.MaxAttempts,
 		RetryBase: cfg.Queue.RetryBase, RetryMax: cfg.Queue.RetryMax, DefaultValidity: cfg.Queue.DefaultValidity,
+	}
+	for _, name := range cfg.Queue.NationalLanguages {
+		id, ok := sms.LanguageID(name)
+		if !ok {
+			return nil, fmt.Errorf("queue.national_languages: %q is not one of %s", name, strings.Join(sms.LanguageNames(), ", "))
+		}
+		qc.NationalLanguages = append(qc.NationalLanguages, id)
 	}
 	if cfg.Queue.QuietStart != "" {
 		start, err1 := queue.ParseClock(cfg.Queue.QuietStart)
