@@ -167,7 +167,7 @@ func (w *worker) run(ctx context.Context) {
 }
 
 func claimFilter(w *worker, now time.Time) storeClaim {
-	return storeClaim{Modem: w.name, Lines: w.r.Lines, Now: now, HoldAutomated: w.q.cfg.QuietHours.Active(now)}
+	return storeClaim{Modem: w.name, Lines: w.r.Lines, Now: now, HoldAutomated: w.q.QuietHours().Active(now)}
 }
 
 // waitTurn waits until the rate limit allows the next send.
