@@ -94,7 +94,7 @@ func (r *Router) accept(tx *store.Tx, em *emitter, w who, c store.Conversation, 
 // winner (errors.Is(err, ErrConflict)).
 func (r *Router) Accept(ctx context.Context, a Actor, id int64) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkSee(w, c); err != nil {
+		if err := r.Settings().Permissions.checkSee(w, c); err != nil {
 			return err
 		}
 		if w.Role == RoleViewer {
@@ -106,7 +106,7 @@ func (r *Router) Accept(ctx context.Context, a Actor, id int64) (store.Conversat
 			}
 			return conflict(tx, c)
 		}
-		if err := r.cfg.Permissions.checkWork(w, c, "accept"); err != nil {
+		if err := r.Settings().Permissions.checkWork(w, c, "accept"); err != nil {
 			return err
 		}
 		if w.system() {
@@ -122,7 +122,7 @@ func (r *Router) Accept(ctx context.Context, a Actor, id int64) (store.Conversat
 // a previous owner is told it was taken.
 func (r *Router) Assign(ctx context.Context, a Actor, id, userID int64) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkAssign(w, c, userID); err != nil {
+		if err := r.Settings().Permissions.checkAssign(w, c, userID); err != nil {
 			return err
 		}
 		if c.Status == store.StatusClosed {
@@ -177,7 +177,7 @@ func (r *Router) Assign(ctx context.Context, a Actor, id, userID int64) (store.C
 // again ("released by X").
 func (r *Router) Release(ctx context.Context, a Actor, id int64) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkRelease(w, c); err != nil {
+		if err := r.Settings().Permissions.checkRelease(w, c); err != nil {
 			return err
 		}
 		if c.Status != store.StatusOpen {
@@ -217,7 +217,7 @@ func (r *Router) release(tx *store.Tx, em *emitter, c store.Conversation, actor 
 // customer's reply (T12). A customer reply always wakes it (T4).
 func (r *Router) Snooze(ctx context.Context, a Actor, id int64, until time.Time, wakeOnReply bool) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkWork(w, c, "snooze"); err != nil {
+		if err := r.Settings().Permissions.checkWork(w, c, "snooze"); err != nil {
 			return err
 		}
 		if c.Status != store.StatusNew && c.Status != store.StatusOpen {
@@ -268,7 +268,7 @@ func (r *Router) Snooze(ctx context.Context, a Actor, id int64, until time.Time,
 // the same episode.
 func (r *Router) Resolve(ctx context.Context, a Actor, id int64) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkWork(w, c, "resolve"); err != nil {
+		if err := r.Settings().Permissions.checkWork(w, c, "resolve"); err != nil {
 			return err
 		}
 		return r.resolveEpisode(tx, em, c, w.UserID, "agent", "resolved by "+w.name(), now)
@@ -311,7 +311,7 @@ func (r *Router) resolveEpisode(tx *store.Tx, em *emitter, c store.Conversation,
 // Close ends a conversation for good (CLOSED is final; T16 clones it to reopen).
 func (r *Router) Close(ctx context.Context, a Actor, id int64) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkWork(w, c, "close"); err != nil {
+		if err := r.Settings().Permissions.checkWork(w, c, "close"); err != nil {
 			return err
 		}
 		if c.Status == store.StatusClosed {
@@ -326,7 +326,7 @@ func (r *Router) Close(ctx context.Context, a Actor, id int64) (store.Conversati
 func (r *Router) Reopen(ctx context.Context, a Actor, id int64) (store.Conversation, error) {
 	var out store.Conversation
 	_, err := r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkReopen(w, c, "reopen"); err != nil {
+		if err := r.Settings().Permissions.checkReopen(w, c, "reopen"); err != nil {
 			return err
 		}
 		owner := w.UserID // the system reopens into the queue
@@ -385,7 +385,7 @@ func (r *Router) Reopen(ctx context.Context, a Actor, id int64) (store.Conversat
 // searchable. archived false brings it back.
 func (r *Router) Archive(ctx context.Context, a Actor, id int64, archived bool) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkReopen(w, c, "archive"); err != nil {
+		if err := r.Settings().Permissions.checkReopen(w, c, "archive"); err != nil {
 			return err
 		}
 		if archived && c.Status != store.StatusResolved && c.Status != store.StatusClosed {
@@ -414,7 +414,7 @@ func (r *Router) Archive(ctx context.Context, a Actor, id int64, archived bool) 
 // their alerts about the conversation read.
 func (r *Router) MarkRead(ctx context.Context, a Actor, id, upTo int64) error {
 	_, err := r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkSee(w, c); err != nil {
+		if err := r.Settings().Permissions.checkSee(w, c); err != nil {
 			return err
 		}
 		if w.system() {
@@ -426,16 +426,22 @@ func (r *Router) MarkRead(ctx context.Context, a Actor, id, upTo int64) error {
 		if err := tx.SetReadMarker(w.UserID, c.ID, upTo, now); err != nil {
 			return err
 		}
+		if r.Settings().UnreadPerTeam {
+			if err := tx.ShareReadMarker(c.ID, upTo, now); err != nil {
+				return err
+			}
+		}
 		return tx.MarkConversationAlertsRead(w.UserID, c.ID, now)
 	})
 	return err
 }
 
 // MarkUnread moves only the actor's read marker to just before the last inbound
-// message (T18); the status does not change.
+// message (T18); the status does not change. With Settings.UnreadPerTeam it moves
+// everyone's.
 func (r *Router) MarkUnread(ctx context.Context, a Actor, id int64) error {
 	_, err := r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkSee(w, c); err != nil {
+		if err := r.Settings().Permissions.checkSee(w, c); err != nil {
 			return err
 		}
 		if w.system() {
@@ -444,6 +450,9 @@ func (r *Router) MarkUnread(ctx context.Context, a Actor, id int64) error {
 		at := c.LastInboundID - 1
 		if at < 0 {
 			at = 0
+		}
+		if r.Settings().UnreadPerTeam {
+			return tx.SetEveryReadMarker(c.ID, at, now)
 		}
 		return tx.SetReadMarker(w.UserID, c.ID, at, now)
 	})
@@ -454,7 +463,7 @@ func (r *Router) MarkUnread(ctx context.Context, a Actor, id int64) error {
 // reply needed". A reply clears it too.
 func (r *Router) SetNeedsReply(ctx context.Context, a Actor, id int64, needs bool) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkWork(w, c, "change needs-reply on"); err != nil {
+		if err := r.Settings().Permissions.checkWork(w, c, "change needs-reply on"); err != nil {
 			return err
 		}
 		if err := tx.SetNeedsReply(c.ID, needs, now); err != nil {
@@ -479,7 +488,7 @@ func (r *Router) SetNeedsReply(ctx context.Context, a Actor, id int64, needs boo
 // SetPriority sets a conversation's priority.
 func (r *Router) SetPriority(ctx context.Context, a Actor, id int64, priority int) (store.Conversation, error) {
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkWork(w, c, "change the priority of"); err != nil {
+		if err := r.Settings().Permissions.checkWork(w, c, "change the priority of"); err != nil {
 			return err
 		}
 		if err := tx.SetPriority(c.ID, priority, now); err != nil {
@@ -514,7 +523,7 @@ func (r *Router) Tag(ctx context.Context, a Actor, id int64, name string, add bo
 		return store.Conversation{}, err
 	}
 	return r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkWork(w, c, "tag"); err != nil {
+		if err := r.Settings().Permissions.checkWork(w, c, "tag"); err != nil {
 			return err
 		}
 		var changed bool
@@ -549,7 +558,7 @@ func (r *Router) AddNote(ctx context.Context, a Actor, id int64, body string) (s
 		return note, fmt.Errorf("%w: note must be 1-%d characters of text", ErrInvalid, 10*MaxBody)
 	}
 	_, err := r.act(ctx, a, id, func(tx *store.Tx, em *emitter, w who, c store.Conversation, now time.Time) error {
-		if err := r.cfg.Permissions.checkNote(w, c); err != nil {
+		if err := r.Settings().Permissions.checkNote(w, c); err != nil {
 			return err
 		}
 		if w.system() {
@@ -620,11 +629,16 @@ type ReplyRequest struct {
 	Force bool
 	// IdempotencyKey makes a repeated request return the first message.
 	IdempotencyKey string
+	// Line sends the reply from another line (SIM) than the thread's; empty means
+	// the thread's line. The message is still recorded in the same thread and
+	// conversation. Admins and supervisors may pick any line, others only the
+	// lines routed to their queues.
+	Line string
 }
 
 // Reply sends an agent reply in a conversation: permission checks, T8 auto-accept of a
-// NEW conversation, then the outbox on the thread's line to the number the contact last
-// used. It returns the outbound message id.
+// NEW conversation, then the outbox on the thread's line (or ReplyRequest.Line) to the
+// number the contact last used. It returns the outbound message id.
 func (r *Router) Reply(ctx context.Context, a Actor, id int64, body string) (int64, error) {
 	return r.ReplyWith(ctx, a, id, ReplyRequest{Body: body})
 }
@@ -638,11 +652,26 @@ func (r *Router) ReplyWith(ctx context.Context, a Actor, id int64, req ReplyRequ
 	if r.out == nil {
 		return 0, errors.New("router: no outbox configured")
 	}
+	var picked *store.Line
+	if name := strings.TrimSpace(req.Line); name != "" {
+		lines, err := r.db.Lines(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for i := range lines {
+			if lines[i].Name == name {
+				picked = &lines[i]
+			}
+		}
+		if picked == nil {
+			return 0, fmt.Errorf("%w: there is no line %q", ErrInvalid, name)
+		}
+	}
 	var thread store.Thread
 	var w who
 	_, err := r.act(ctx, a, id, func(tx *store.Tx, em *emitter, ww who, c store.Conversation, now time.Time) error {
 		w = ww
-		if err := r.cfg.Permissions.checkReply(w, c, req.Force); err != nil {
+		if err := r.Settings().Permissions.checkReply(w, c, req.Force); err != nil {
 			return err
 		}
 		if c.Status == store.StatusClosed {
@@ -655,6 +684,9 @@ func (r *Router) ReplyWith(ctx context.Context, a Actor, id int64, req ReplyRequ
 		if contact.Blocked {
 			return ErrBlocked
 		}
+		if picked != nil && picked.Name != c.Line && !w.manager() && !w.inQueue(picked.QueueID) {
+			return forbidden("line " + picked.Name + " is outside your queues")
+		}
 		if c.Status == store.StatusNew && r.autoAccepts(w) {
 			if _, err := r.accept(tx, em, w, c, "by replying", now); err != nil { // T8
 				return err
@@ -666,7 +698,11 @@ func (r *Router) ReplyWith(ctx context.Context, a Actor, id int64, req ReplyRequ
 	if err != nil {
 		return 0, err
 	}
-	msgID, err := r.out.Send(ctx, Outgoing{To: thread.Peer, Line: thread.Line, Body: body, Kind: "agent",
+	line := thread.Line
+	if picked != nil {
+		line = picked.Name
+	}
+	msgID, err := r.out.Send(ctx, Outgoing{To: thread.Peer, Line: line, Body: body, Kind: "agent",
 		AuthorID: w.UserID, ThreadID: thread.ID, IdempotencyKey: req.IdempotencyKey})
 	if err != nil {
 		return 0, fmt.Errorf("router: send reply: %w", err)
@@ -683,9 +719,14 @@ func (r *Router) ReplyWith(ctx context.Context, a Actor, id int64, req ReplyRequ
 				return err
 			}
 		}
+		if r.Settings().UnreadPerTeam {
+			if err := tx.ShareReadMarker(c.ID, msgID, now); err != nil {
+				return err
+			}
+		}
 		em.emit(convEvent(event.MessageSent, c, w.UserID, MessageEvent{MessageID: msgID, ThreadID: thread.ID,
 			ConversationID: c.ID, ContactID: c.ContactID, Direction: "out", Kind: "agent", Peer: thread.Peer,
-			Line: thread.Line, Body: body, Status: "queued"}))
+			Line: line, Body: body, Status: "queued"}))
 		return nil
 	})
 	return msgID, err
@@ -712,7 +753,7 @@ func (r *Router) Conversation(ctx context.Context, a Actor, id int64) (Conversat
 	if err != nil {
 		return v, notFound(err, fmt.Sprintf("conversation %d", id))
 	}
-	if err := r.cfg.Permissions.checkSee(w, c); err != nil {
+	if err := r.Settings().Permissions.checkSee(w, c); err != nil {
 		return v, err
 	}
 	v.Conversation = c
@@ -739,7 +780,7 @@ func (r *Router) Conversations(ctx context.Context, a Actor, f store.Conversatio
 	if err != nil {
 		return store.ConversationPage{}, err
 	}
-	f.Visibility = r.cfg.Permissions.visibility(w)
+	f.Visibility = r.Settings().Permissions.visibility(w)
 	f.Viewer = w.UserID
 	page, err := r.db.Conversations(ctx, f)
 	if errors.Is(err, store.ErrBadCursor) {
@@ -754,7 +795,7 @@ func (r *Router) Counts(ctx context.Context, a Actor) (store.ConversationCounts,
 	if err != nil {
 		return store.ConversationCounts{}, err
 	}
-	return r.db.CountConversations(ctx, w.UserID, r.cfg.Permissions.visibility(w))
+	return r.db.CountConversations(ctx, w.UserID, r.Settings().Permissions.visibility(w))
 }
 
 // visibleConversation loads a conversation the actor may see.
@@ -767,7 +808,7 @@ func (r *Router) visibleConversation(ctx context.Context, a Actor, id int64) (st
 	if err != nil {
 		return c, notFound(err, fmt.Sprintf("conversation %d", id))
 	}
-	return c, r.cfg.Permissions.checkSee(w, c)
+	return c, r.Settings().Permissions.checkSee(w, c)
 }
 
 // Messages returns a page of the thread of a conversation (all its episodes), newest

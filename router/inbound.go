@@ -463,7 +463,7 @@ func (r *Router) placeMessage(tx *store.Tx, em *emitter, in inboundMsg) (int64, 
 	case !hasLive:
 		conv, err = r.newEpisode(tx, em, contact, thread, line, now)
 		note = "new conversation"
-	case live.Status == store.StatusResolved && now.Before(live.ResolvedAt.Add(r.cfg.GraceWindow)):
+	case live.Status == store.StatusResolved && now.Before(live.ResolvedAt.Add(r.Settings().GraceWindow)):
 		conv, err = r.reopenByCustomer(tx, em, live, now) // T5
 		note = "reopened: customer replied"
 	case live.Status == store.StatusResolved:
@@ -527,7 +527,7 @@ func (r *Router) newEpisode(tx *store.Tx, em *emitter, contact store.Contact, th
 	}
 	nc := store.NewConversation{ThreadID: thread.ID, ContactID: contact.ID, Line: line.Name, QueueID: line.QueueID,
 		Status: store.StatusNew, PreviousID: prev.ID, JobRef: thread.JobRef, Now: now}
-	if thread.JobRef != "" && r.cfg.JobOwnerOwnsReplies && thread.JobOwnerID != 0 {
+	if thread.JobRef != "" && r.Settings().JobOwnerOwnsReplies && thread.JobOwnerID != 0 {
 		if ag, err := tx.Agent(thread.JobOwnerID); err == nil && !ag.Disabled && ag.Role != RoleViewer {
 			nc.Status, nc.OwnerID = store.StatusOpen, ag.ID
 		}
@@ -557,7 +557,7 @@ func (r *Router) newEpisode(tx *store.Tx, em *emitter, contact store.Contact, th
 // setting is on), otherwise to the queue.
 func (r *Router) reopenByCustomer(tx *store.Tx, em *emitter, c store.Conversation, now time.Time) (store.Conversation, error) {
 	owner := int64(0)
-	if !r.cfg.NoReturnToLastOwner && c.LastOwnerID != 0 {
+	if !r.Settings().NoReturnToLastOwner && c.LastOwnerID != 0 {
 		if ag, err := tx.Agent(c.LastOwnerID); err == nil && !ag.Disabled && ag.Availability == store.AvailabilityReady {
 			owner = ag.ID
 		}

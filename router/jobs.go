@@ -403,7 +403,7 @@ func (r *Router) jobAccess(ctx context.Context, a Actor, ref string) (who, store
 	if w.manager() || (job.DispatcherID != 0 && job.DispatcherID == w.UserID) {
 		return w, job, conv, thread, nil
 	}
-	if conv.ID != 0 && r.cfg.Permissions.canSee(w, conv) {
+	if conv.ID != 0 && r.Settings().Permissions.canSee(w, conv) {
 		return w, job, conv, thread, nil
 	}
 	return w, job, conv, thread, fmt.Errorf("%w: job %s", ErrNotFound, ref)

@@ -288,10 +288,10 @@ func checkQuickReply(w who, q store.QuickReply) error {
 
 // autoAccepts: does a reply by w to a NEW episode accept it (T8)?
 func (r *Router) autoAccepts(w who) bool {
-	if r.cfg.NoAutoAccept || w.system() {
+	if r.Settings().NoAutoAccept || w.system() {
 		return false
 	}
-	if r.cfg.NoAutoAcceptSupervisors && w.manager() {
+	if r.Settings().NoAutoAcceptSupervisors && w.manager() {
 		return false
 	}
 	return true

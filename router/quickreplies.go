@@ -171,7 +171,7 @@ func (r *Router) RenderQuickReply(ctx context.Context, a Actor, conversationID, 
 	if err != nil {
 		return "", notFound(err, fmt.Sprintf("conversation %d", conversationID))
 	}
-	if err := r.cfg.Permissions.checkSee(w, c); err != nil {
+	if err := r.Settings().Permissions.checkSee(w, c); err != nil {
 		return "", err
 	}
 	q, err := r.db.QuickReply(ctx, id)

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smsgw/smsgw/event"
@@ -171,6 +172,10 @@ type Config struct {
 	JobOwnerOwnsReplies bool
 	// Permissions are the per-install settings of the permission presets.
 	Permissions Permissions
+	// UnreadPerTeam makes read state shared: a conversation one agent has read (or
+	// replied in) is read for everyone, and "mark unread" marks it unread for
+	// everyone. The default is a read marker per user.
+	UnreadPerTeam bool
 }
 
 func (c *Config) defaults() {
@@ -225,6 +230,8 @@ type Router struct {
 	mu        sync.Mutex
 	failures  map[int64]int // PDU id → failed routing attempts in this process
 	lastSweep time.Time
+
+	live atomic.Pointer[Settings] // what ApplySettings may change; see Settings
 }
 
 // New returns a router. Call Run to process inbound PDUs.
@@ -239,8 +246,11 @@ func New(cfg Config, d Deps) *Router {
 	if d.Bus == nil {
 		d.Bus = event.New(1, d.Now)
 	}
-	return &Router{cfg: cfg, db: d.DB, bus: d.Bus, out: d.Outbox, reports: d.Reports, now: d.Now, log: d.Log,
+	r := &Router{cfg: cfg, db: d.DB, bus: d.Bus, out: d.Outbox, reports: d.Reports, now: d.Now, log: d.Log,
 		wake: make(chan struct{}, 1), failures: map[int64]int{}}
+	s := settingsOf(cfg)
+	r.live.Store(&s)
+	return r
 }
 
 // Notify wakes Run to process newly stored PDUs. It never blocks.

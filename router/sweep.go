@@ -71,14 +71,14 @@ func (r *Router) SweepOnce(ctx context.Context) (SweepResult, error) {
 		errs = append(errs, err)
 	}
 
-	if r.cfg.AutoResolveAfter > 0 {
-		stale, err := r.db.DueAutoResolve(ctx, r.now().Add(-r.cfg.AutoResolveAfter), 200)
+	if r.Settings().AutoResolveAfter > 0 {
+		stale, err := r.db.DueAutoResolve(ctx, r.now().Add(-r.Settings().AutoResolveAfter), 200)
 		errs = append(errs, err)
 		for _, c := range stale {
 			err := r.update(ctx, func(tx *store.Tx, em *emitter) error {
 				cur, err := tx.Conversation(c.ID)
 				if err != nil || (cur.Status != store.StatusNew && cur.Status != store.StatusOpen) ||
-					cur.LastActivityAt.After(r.now().Add(-r.cfg.AutoResolveAfter)) {
+					cur.LastActivityAt.After(r.now().Add(-r.Settings().AutoResolveAfter)) {
 					return err
 				}
 				res.AutoResolved++
@@ -88,12 +88,12 @@ func (r *Router) SweepOnce(ctx context.Context) (SweepResult, error) {
 		}
 	}
 
-	ended, err := r.db.DueGraceEnds(ctx, r.now().Add(-r.cfg.GraceWindow), 200)
+	ended, err := r.db.DueGraceEnds(ctx, r.now().Add(-r.Settings().GraceWindow), 200)
 	errs = append(errs, err)
 	for _, c := range ended {
 		err := r.update(ctx, func(tx *store.Tx, em *emitter) error {
 			cur, err := tx.Conversation(c.ID)
-			if err != nil || cur.Status != store.StatusResolved || cur.ResolvedAt.After(r.now().Add(-r.cfg.GraceWindow)) {
+			if err != nil || cur.Status != store.StatusResolved || cur.ResolvedAt.After(r.now().Add(-r.Settings().GraceWindow)) {
 				return err
 			}
 			res.Closed++
