@@ -21,16 +21,17 @@ import (
 // modemSpec is one modem the gateway drives, resolved from the configuration, from
 // detection, or from the demo's virtual modems.
 type modemSpec struct {
-	name   string
-	line   string
-	port   string
-	imei   string
-	pin    string
-	smsc   string
-	rate   int
-	quota  int
-	find   func() []string
-	static bool // a virtual modem: its path is known, never searched for
+	name      string
+	line      string
+	port      string
+	imei      string
+	usbSerial string
+	pin       string
+	smsc      string
+	rate      int
+	quota     int
+	find      func() []string
+	static    bool // a virtual modem: its path is known, never searched for
 }
 
 // newQueue builds the outbound queue from the configuration.
@@ -145,8 +146,8 @@ func configuredModems(ctx context.Context, cfg config.Config, log *slog.Logger) 
 		if name == "" {
 			name = "modem" + strconv.Itoa(i)
 		}
-		specs = append(specs, modemSpec{name: name, line: m.Line, port: m.Port, imei: m.IMEI, pin: m.PIN,
-			smsc: m.SMSC, rate: m.RatePerMinute, quota: m.MonthlyQuota})
+		specs = append(specs, modemSpec{name: name, line: m.Line, port: m.Port, imei: m.IMEI, usbSerial: m.USBSerial,
+			pin: m.PIN, smsc: m.SMSC, rate: m.RatePerMinute, quota: m.MonthlyQuota})
 	}
 	if len(specs) == 0 && cfg.Modem.Detect {
 		dctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -168,24 +169,36 @@ func configuredModems(ctx context.Context, cfg config.Config, log *slog.Logger) 
 				"(see `smsgw modems` and docs/diagnostics.md)")
 		}
 	}
-	if cfg.Modem.Detect {
-		for i := range specs {
-			s := &specs[i]
-			s.find = func() []string {
-				dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				found, _ := modem.Detect(dctx, modem.DetectOptions{})
-				var ports []string
-				for _, f := range found {
-					if f.Err == nil && f.Port != "" && (s.imei == "" || f.IMEI == s.imei) {
-						ports = append(ports, f.Port)
-					}
-				}
-				return ports
-			}
+	for i := range specs {
+		s := &specs[i]
+		// A modem pinned by USB serial number can only be found by detection.
+		if !cfg.Modem.Detect && s.usbSerial == "" {
+			continue
+		}
+		s.find = func() []string {
+			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			found, _ := modem.Detect(dctx, modem.DetectOptions{})
+			return matchFound(found, s.imei, s.usbSerial)
 		}
 	}
 	return specs
+}
+
+// matchFound returns the AT ports of detected modems that fit a configured modem: the
+// same IMEI and the same USB serial number, where the configuration names them.
+func matchFound(found []modem.Found, imei, usbSerial string) []string {
+	var ports []string
+	for _, f := range found {
+		if f.Err != nil || f.Port == "" {
+			continue
+		}
+		if (imei != "" && f.IMEI != imei) || (usbSerial != "" && f.USBSerial != usbSerial) {
+			continue
+		}
+		ports = append(ports, f.Port)
+	}
+	return ports
 }
 
 // newSession builds the supervised session of one modem, whose inbound messages are
