@@ -130,8 +130,10 @@ func (t *Tx) ContactByNumber(number string) (Contact, error) {
 
 // ContactFilter selects contacts for a list page, ordered by id.
 type ContactFilter struct {
-	Query   string // substring of the name or a number (case-insensitive)
-	AfterID int64  // keyset cursor: ids greater than this
+	// Query finds contacts with every word of it at the start of a word of the name
+	// or anywhere in one of the numbers (case and accents ignored; see ftsQuery).
+	Query   string
+	AfterID int64 // keyset cursor: ids greater than this
 	Limit   int
 }
 
@@ -142,10 +144,13 @@ func (db *DB) Contacts(ctx context.Context, f ContactFilter) ([]Contact, error) 
 	}
 	q := `SELECT ` + contactCols + ` FROM contacts c WHERE merged_into IS NULL AND id > ?`
 	args := []any{f.AfterID}
-	if f.Query != "" {
-		like := "%" + escapeLike(f.Query) + "%"
-		q += ` AND (name LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM contact_numbers n WHERE n.contact_id = c.id AND n.number LIKE ? ESCAPE '\'))`
-		args = append(args, like, like)
+	if strings.TrimSpace(f.Query) != "" {
+		m := ftsQuery(f.Query)
+		if m == "" { // nothing searchable (only punctuation or symbols): no contact matches
+			return nil, nil
+		}
+		q += ` AND ` + contactSearchCond
+		args = append(args, m)
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, f.Limit)
@@ -172,11 +177,6 @@ func (db *DB) Contacts(ctx context.Context, f ContactFilter) ([]Contact, error) 
 		}
 	}
 	return out, nil
-}
-
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
 }
 
 // CreateContact inserts a contact with its numbers. A number owned by another contact

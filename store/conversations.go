@@ -452,8 +452,12 @@ type ConversationFilter struct {
 	Archived   bool // list archived ones instead of visible ones
 	Unread     bool // only those with an inbound message after Viewer's read marker
 	NeedsReply bool
-	Cursor     string // from the previous page; "" for the first
-	Limit      int    // default 50, at most 200
+	// Search keeps conversations whose contact's name or numbers, or whose thread's
+	// message text, contain every word of it (see ContactFilter.Query). A search with
+	// no word in it (only punctuation) finds nothing.
+	Search string
+	Cursor string // from the previous page; "" for the first
+	Limit  int    // default 50, at most 200
 }
 
 // ConversationPage is one page and the cursor of the next ("" at the end).
@@ -544,6 +548,14 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter) (Conversa
 	if f.NeedsReply {
 		where = append(where, "c.needs_reply = 1")
 	}
+	if strings.TrimSpace(f.Search) != "" {
+		m := ftsQuery(f.Search)
+		if m == "" {
+			return ConversationPage{}, nil
+		}
+		where = append(where, conversationSearchCond)
+		args = append(args, m, m)
+	}
 	if f.Unread {
 		where = append(where, `COALESCE(c.last_inbound_id, 0) > COALESCE((SELECT last_read_id FROM read_markers
 			WHERE user_id = ? AND conversation_id = c.id), 0)`)
@@ -624,42 +636,54 @@ type ConversationCounts struct {
 }
 
 // CountConversations returns badge counts for viewer within vis.
+//
+// It reads every live, visible episode once through the covering index
+// conversations_counts (never the table rows). Unread is counted without a lookup per
+// episode: episodes with an inbound message, less those of them whose inbound message
+// the viewer's read marker has reached (found from the viewer's few read markers).
 func (db *DB) CountConversations(ctx context.Context, viewer int64, vis Visibility) (ConversationCounts, error) {
 	var c ConversationCounts
-	var cond string
-	var args []any
-	args = append(args, viewer, viewer)
-	if vis.All {
-		cond = "1"
-	} else {
-		qs := inPlaceholders(len(vis.MemberQueues))
-		cond = "(c.owner_id = ? OR c.last_owner_id = ? OR (c.owner_id IS NULL AND c.queue_id IN (" + qs + "))"
-		args = append(args, vis.UserID, vis.UserID)
-		for _, q := range vis.MemberQueues {
-			args = append(args, q)
-		}
-		if vis.OthersEverywhere {
-			cond += " OR c.owner_id IS NOT NULL"
-		} else if vis.OthersInQueues {
-			cond += " OR c.queue_id IN (" + qs + ")"
-			for _, q := range vis.MemberQueues {
-				args = append(args, q)
-			}
-		}
-		cond += ")"
-	}
+	cond, condArgs := visibilityCond(vis)
+	args := []any{viewer, viewer}
+	args = append(args, condArgs...)
+	args = append(args, condArgs...)
 	err := db.r.QueryRowContext(ctx, `SELECT
 		COALESCE(SUM(c.owner_id = ? AND c.status IN ('OPEN', 'SNOOZED')), 0),
 		COALESCE(SUM(c.status = 'NEW'), 0),
 		COALESCE(SUM(c.needs_reply = 1 AND c.status IN ('NEW', 'OPEN')), 0),
-		COALESCE(SUM(COALESCE(c.last_inbound_id, 0) > COALESCE((SELECT last_read_id FROM read_markers r
-			WHERE r.user_id = ? AND r.conversation_id = c.id), 0)), 0)
+		COALESCE(SUM(COALESCE(c.last_inbound_id, 0) > 0), 0) - (SELECT count(*)
+			FROM read_markers r JOIN conversations c ON c.id = r.conversation_id
+			WHERE r.user_id = ? AND c.status <> 'CLOSED' AND c.archived = 0 AND `+cond+`
+			AND COALESCE(c.last_inbound_id, 0) > 0 AND c.last_inbound_id <= r.last_read_id)
 		FROM conversations c WHERE c.status <> 'CLOSED' AND c.archived = 0 AND `+cond, args...).
 		Scan(&c.Mine, &c.Unowned, &c.NeedsReply, &c.Unread)
 	if err != nil {
 		return c, fmt.Errorf("store: count conversations: %w", err)
 	}
 	return c, nil
+}
+
+// visibilityCond is the condition on conversations c that vis allows, with its
+// arguments.
+func visibilityCond(vis Visibility) (string, []any) {
+	if vis.All {
+		return "1", nil
+	}
+	qs := inPlaceholders(len(vis.MemberQueues))
+	cond := "(c.owner_id = ? OR c.last_owner_id = ? OR (c.owner_id IS NULL AND c.queue_id IN (" + qs + "))"
+	args := []any{vis.UserID, vis.UserID}
+	for _, q := range vis.MemberQueues {
+		args = append(args, q)
+	}
+	if vis.OthersEverywhere {
+		cond += " OR c.owner_id IS NOT NULL"
+	} else if vis.OthersInQueues {
+		cond += " OR c.queue_id IN (" + qs + ")"
+		for _, q := range vis.MemberQueues {
+			args = append(args, q)
+		}
+	}
+	return cond + ")", args
 }
 
 // SetReadMarker moves userID's read marker in a conversation to messageID (which may
