@@ -270,11 +270,36 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody bounds every request body.
+// BodyLimiter is a route handler that sets its own request body limit (a CSV import
+// larger than the default, say). The server applies that limit instead of
+// Options.MaxBodyBytes to the route; a limit of 0 or less means the default.
+type BodyLimiter interface {
+	http.Handler
+	MaxBodyBytes() int64
+}
+
+// LimitBody returns h with its own request body limit of n bytes (see BodyLimiter).
+func LimitBody(h http.Handler, n int64) BodyLimiter { return limited{h, n} }
+
+type limited struct {
+	http.Handler
+	n int64
+}
+
+func (l limited) MaxBodyBytes() int64 { return l.n }
+
+// limitBody bounds every request body: by the matched route's own limit when its
+// handler is a BodyLimiter, by Options.MaxBodyBytes otherwise.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.MaxBodyBytes > 0 && r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		limit := s.opts.MaxBodyBytes
+		if cur := mux.CurrentRoute(r); cur != nil {
+			if bl, ok := cur.GetHandler().(BodyLimiter); ok && bl.MaxBodyBytes() > 0 {
+				limit = bl.MaxBodyBytes()
+			}
+		}
+		if limit > 0 && r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})
