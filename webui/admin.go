@@ -378,16 +378,3 @@ func (u *UI) tokensPost(w http.ResponseWriter, r *http.Request, p auth.Principal
 	}
 	return u.renderTokens(w, r, p, plain)
 }
-
-type settingsData struct {
-	Settings   []Setting
-	MaxChars   int
-	WindowWarn int
-	Window     time.Duration
-}
-
-func (u *UI) settingsPage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	u.render(w, r, "settings.html", u.base(r, p, "Settings", "settings"), settingsData{Settings: u.opts.Settings,
-		MaxChars: u.opts.MaxChars, WindowWarn: u.opts.WindowWarn, Window: u.opts.WindowPeriod})
-	return nil
-}

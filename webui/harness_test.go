@@ -25,6 +25,7 @@ import (
 	"github.com/smsgw/smsgw/router"
 	"github.com/smsgw/smsgw/server"
 	"github.com/smsgw/smsgw/store"
+	"github.com/smsgw/smsgw/webhook"
 )
 
 // stack is a whole gateway in the test process: SQLite, the queue, the router, one
@@ -38,6 +39,7 @@ type stack struct {
 	rt      *router.Router
 	auth    *auth.Service
 	farm    *sim.Farm
+	hooks   *webhook.Service
 	ui      *UI
 	srv     *httptest.Server
 	url     string
@@ -78,6 +80,13 @@ func (r reports) ApplyStatusReport(ctx context.Context, sr router.StatusReport) 
 
 func newStack(t *testing.T, perms router.Permissions) *stack {
 	t.Helper()
+	return newStackN(t, perms, 1)
+}
+
+// newStackN is newStack with n virtual modems, each on a line named after it (m0,
+// m1, …); customers text the first.
+func newStackN(t *testing.T, perms router.Permissions, n int) *stack {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("SMSGW_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -100,12 +109,11 @@ func newStack(t *testing.T, perms router.Permissions) *stack {
 		router.Deps{DB: db, Bus: s.bus, Outbox: outbox{s.q}, Reports: reports{s.q}, Log: log})
 
 	lat := sim.LatencyInstant()
-	s.farm, err = sim.Start(sim.Config{Modems: 1, Latency: lat, FirstNumber: "+12025550100", Logger: log})
+	s.farm, err = sim.Start(sim.Config{Modems: n, Latency: lat, FirstNumber: "+12025550100", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := s.farm.Modems[0]
-	s.modemNo = m.Identity().MSISDN
+	s.modemNo = s.farm.Modems[0].Identity().MSISDN
 	handler := func(ctx context.Context, in modem.Inbound) error {
 		_, err := db.InsertInboundPDU(ctx, store.InboundPDU{Modem: in.Modem, IMEI: in.IMEI, IMSI: in.IMSI,
 			Storage: in.Storage, Index: in.Index, PDU: in.PDU})
@@ -114,14 +122,21 @@ func newStack(t *testing.T, perms router.Permissions) *stack {
 		}
 		return err
 	}
-	port := m.Path()
-	sess := modem.NewSession(modem.Config{Name: m.Name(), Port: port, Find: func() []string { return []string{port} },
-		HealthInterval: 2 * time.Second, SweepInterval: 5 * time.Second, TraceLines: 200}, log, handler, nil,
-		modem.NewMetrics(reg))
+	metrics := modem.NewMetrics(reg)
+	var sessions []*modem.Session
+	var routes []queue.Route
+	for _, m := range s.farm.Modems {
+		port := m.Path()
+		sess := modem.NewSession(modem.Config{Name: m.Name(), Port: port, Find: func() []string { return []string{port} },
+			HealthInterval: 2 * time.Second, SweepInterval: 5 * time.Second, TraceLines: 200}, log, handler, nil, metrics)
+		sessions = append(sessions, sess)
+		routes = append(routes, queue.Route{Sender: sess, Lines: []string{m.Name()}})
+	}
+	s.hooks = webhook.New(db, s.bus, webhook.NewEnvelopes(s.bus, 64), webhook.Options{Log: log})
 
 	s.auth = auth.New(db, auth.Options{Log: log, BcryptCost: 4})
 	s.ui, err = New(Options{Logger: log, Version: "test", Instance: "test", DB: db, Router: s.rt, Queue: s.q,
-		Bus: s.bus, Auth: s.auth, Sessions: func() []*modem.Session { return []*modem.Session{sess} },
+		Bus: s.bus, Auth: s.auth, Sessions: func() []*modem.Session { return sessions }, Routes: routes, Webhooks: s.hooks,
 		Demo: s.farm, Done: ctx.Done(), Settings: []Setting{{Name: "Grace window", Value: "72h"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -138,18 +153,22 @@ func newStack(t *testing.T, perms router.Permissions) *stack {
 
 	go func() {
 		defer close(s.done)
-		errc := make(chan error, 3)
-		go func() { errc <- sess.Run(ctx) }()
+		errc := make(chan error, 2+len(sessions))
+		for _, sess := range sessions {
+			go func() { errc <- sess.Run(ctx) }()
+		}
 		go func() { errc <- s.rt.Run(ctx) }()
-		go func() { errc <- s.q.Run(ctx, []queue.Route{{Sender: sess, Lines: []string{m.Name()}}}) }()
-		for range 3 {
+		go func() { errc <- s.q.Run(ctx, routes) }()
+		for range 2 + len(sessions) {
 			<-errc
 		}
 	}()
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
-	if err := sess.WaitReady(wctx); err != nil {
-		t.Fatalf("virtual modem not ready: %v", err)
+	for _, sess := range sessions {
+		if err := sess.WaitReady(wctx); err != nil {
+			t.Fatalf("virtual modem %s not ready: %v", sess.Name(), err)
+		}
 	}
 	t.Cleanup(s.close)
 	return s

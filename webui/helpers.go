@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,14 @@ var funcs = template.FuncMap{
 		return u
 	},
 	"join": strings.Join,
+	// pairs turns value, label, value, label, … into a list for <option>s.
+	"pairs": func(s []string) []struct{ Value, Label string } {
+		out := make([]struct{ Value, Label string }, 0, len(s)/2)
+		for i := 0; i+1 < len(s); i += 2 {
+			out = append(out, struct{ Value, Label string }{s[i], s[i+1]})
+		}
+		return out
+	},
 	"reasonLabel": func(s string) string {
 		switch s {
 		case "queue":
@@ -71,6 +80,7 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
+	"hasStr": func(list []string, v string) bool { return slices.Contains(list, v) },
 	"hasInt": func(list []int64, v int64) bool {
 		for _, x := range list {
 			if x == v {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/smsgw/smsgw/auth"
+	"github.com/smsgw/smsgw/modem"
 	"github.com/smsgw/smsgw/router"
 	"github.com/smsgw/smsgw/store"
 )
@@ -399,7 +401,8 @@ type panelData struct {
 	Agents       []store.Agent
 	QuickReplies []store.QuickReply
 	Lines        []store.Line
-	Sent         int // agent messages to this customer within the window
+	SendLines    []lineChoice // lines the agent may reply from, the thread's first
+	Sent         int          // agent messages to this customer within the window
 	WindowWarn   int
 	WindowHours  int
 	MaxChars     int
@@ -498,6 +501,7 @@ func (u *UI) panel(ctx context.Context, p auth.Principal, id int64, q listQuery)
 	}
 	d.QuickReplies, _ = u.rt.QuickReplies(ctx, a)
 	d.Lines, _ = u.rt.Lines(ctx, a)
+	d.SendLines = u.sendLines(ctx, p, d.Thread.Line, d.Lines)
 	// Opening a conversation reads it (the per-user marker; "mark unread" undoes it).
 	if v.ReadMarker < v.LastMessageID && p.Role != "" {
 		if err := u.rt.MarkRead(ctx, a, id, v.LastMessageID); err != nil {
@@ -774,7 +778,7 @@ func (u *UI) convAction(w http.ResponseWriter, r *http.Request, p auth.Principal
 			return errors.Join(errBadInput, errors.New("the message is longer than "+strconv.Itoa(u.opts.MaxChars)+" characters"))
 		}
 		_, err = u.rt.ReplyWith(ctx, a, id, router.ReplyRequest{Body: body, Force: r.PostFormValue("force") == "1",
-			IdempotencyKey: keyFor(p, r.PostFormValue("key"))})
+			IdempotencyKey: keyFor(p, r.PostFormValue("key")), Line: r.PostFormValue("line")})
 		flash = "Sent."
 	default:
 		return errNotFound
@@ -856,4 +860,64 @@ func (u *UI) newConversation(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
+}
+
+// lineChoice is a line in the composer's picker with the state of its modems.
+type lineChoice struct {
+	Name  string
+	Ready bool   // a modem serving it is ready
+	State string // "ready", the state of its modem(s), or "no modem"
+}
+
+// sendLines lists the lines p may reply from, the thread's own first: every line for
+// admins and supervisors, those routed to their queues for others (as
+// router.ReplyRequest.Line allows).
+func (u *UI) sendLines(ctx context.Context, p auth.Principal, threadLine string, lines []store.Line) []lineChoice {
+	states := u.lineStates()
+	mk := func(name string) lineChoice {
+		st, ok := states[name]
+		if !ok {
+			if len(u.opts.Routes) == 0 {
+				return lineChoice{Name: name, Ready: true}
+			}
+			st = "no modem"
+		}
+		return lineChoice{Name: name, Ready: st == string(modem.StateReady), State: st}
+	}
+	out := []lineChoice{mk(threadLine)}
+	manager := p.Role == router.RoleAdmin || p.Role == router.RoleSupervisor
+	ag, _ := u.agent(ctx, p.UserID)
+	for _, l := range lines {
+		if l.Name == threadLine || (!manager && !slices.Contains(ag.Queues, l.QueueID)) {
+			continue
+		}
+		out = append(out, mk(l.Name))
+	}
+	return out
+}
+
+// lineStates maps each routed line to "ready" when one of its modems is, else to the
+// state of its first modem.
+func (u *UI) lineStates() map[string]string {
+	byName := map[string]modem.State{}
+	for _, s := range u.sessions() {
+		byName[s.Name()] = s.Status().State
+	}
+	out := map[string]string{}
+	for _, rt := range u.opts.Routes {
+		named, ok := rt.Sender.(interface{ Name() string })
+		if !ok {
+			continue
+		}
+		st, ok := byName[named.Name()]
+		if !ok {
+			continue
+		}
+		for _, l := range rt.Lines {
+			if cur, seen := out[l]; !seen || (cur != string(modem.StateReady) && st == modem.StateReady) {
+				out[l] = string(st)
+			}
+		}
+	}
+	return out
 }

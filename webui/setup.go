@@ -53,39 +53,11 @@ func (u *UI) baseURL() string {
 
 // configSettings are the configuration values the settings page shows.
 func configSettings(c config.Config) []Setting {
-	onOff := func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
-	}
-	dur := func(d time.Duration) string {
-		if d == 0 {
-			return "off"
-		}
-		return d.String()
-	}
-	quiet := "off"
-	if c.Queue.QuietStart != "" {
-		quiet = c.Queue.QuietStart + "–" + c.Queue.QuietEnd
-		if c.Queue.Timezone != "" {
-			quiet += " (" + c.Queue.Timezone + ")"
-		}
-	}
 	maxSegs := "default"
 	if c.Queue.MaxSegments > 0 {
 		maxSegs = strconv.Itoa(c.Queue.MaxSegments) + " SMS"
 	}
 	return []Setting{
-		{"Grace window", dur(c.Inbox.GraceWindow), "inbox.grace_window: a reply this soon after resolving reopens the conversation"},
-		{"Auto-resolve after", dur(c.Inbox.AutoResolveAfter), "inbox.auto_resolve_after"},
-		{"Dispatchers see others' conversations", c.Inbox.DispatcherSeeOthers, "inbox.dispatcher_see_others: all, queue or none"},
-		{"Dispatchers reply in others' conversations", c.Inbox.DispatcherReplyOthers, "inbox.dispatcher_reply_others: allow, warn or deny"},
-		{"Dispatchers assign and take over", onOff(c.Inbox.DispatcherAssign), "inbox.dispatcher_assign"},
-		{"A reply accepts a new conversation", onOff(c.Inbox.AutoAccept), "inbox.auto_accept"},
-		{"Return to the last owner", onOff(c.Inbox.ReturnToLastOwner), "inbox.return_to_last_owner"},
-		{"Quiet hours for automated messages", quiet, "queue.quiet_start / quiet_end / timezone"},
 		{"Longest message the queue accepts", maxSegs, "queue.max_segments"},
-		{"Unread", "per user", "each person has their own read marker; the team-wide \"needs reply\" flag is cleared by a reply or \"No reply needed\""},
 	}
 }

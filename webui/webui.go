@@ -34,6 +34,7 @@ import (
 	"github.com/smsgw/smsgw/queue"
 	"github.com/smsgw/smsgw/router"
 	"github.com/smsgw/smsgw/store"
+	"github.com/smsgw/smsgw/webhook"
 )
 
 //go:embed templates/*.html
@@ -76,6 +77,13 @@ type Options struct {
 	Config *config.Config
 	// Sessions returns the modem sessions (status, AT trace, USSD); nil means none.
 	Sessions func() []*modem.Session
+	// Routes are the queue's modem routes: which modem sends for which line. The
+	// composer's line picker shows each line's modem state from them; nil shows the
+	// lines without a state.
+	Routes []queue.Route
+	// Webhooks manages webhook subscriptions (the same service that delivers them, so
+	// a change is seen at once); nil leaves the webhooks read-only on the page.
+	Webhooks *webhook.Service
 	// Demo is the demo's virtual network; when set, a "virtual phones" page lets a
 	// person text the gateway from the browser. Leave nil outside demo mode.
 	Demo *sim.Farm
@@ -89,8 +97,10 @@ type Options struct {
 	// SecureCookies marks the cookies Secure (HTTPS deployments); a public_url starting
 	// with https:// turns it on.
 	SecureCookies bool
-	// Settings are shown read-only on the settings page (name → value), e.g. the grace
-	// window and quiet hours from the configuration.
+	// Settings are shown read-only on the settings page (name → value). The inbox
+	// settings and quiet hours are editable there instead (settings.go): their file
+	// values are taken from Router.Settings and Queue.QuietHours (or Config) when New
+	// runs, and New applies the overrides stored in the database.
 	Settings []Setting
 	// Done ends the live event streams when it closes (the gateway's shutdown), so
 	// open browsers do not hold up the HTTP server's graceful stop.
@@ -114,6 +124,8 @@ type UI struct {
 	tpl     map[string]*template.Template
 	started time.Time
 	now     func() time.Time
+
+	baseVals map[string]string // run-time settings as the configuration file has them
 
 	mu     sync.Mutex
 	agents map[int64]store.Agent // cache for names and initials, refreshed on miss
@@ -162,6 +174,8 @@ func New(opts Options) (*UI, error) {
 		}
 		u.tpl[p] = t
 	}
+	u.baseVals = baseSettings(u.rt.Settings(), opts.Queue, opts)
+	u.applyStoredSettings()
 	return u, nil
 }
 
@@ -225,7 +239,10 @@ func (u *UI) Mount(r *mux.Router) {
 	get("/admin/tokens", u.tokensPage)
 	post("/admin/tokens", u.tokensPost)
 	get("/admin/settings", u.settingsPage)
+	post("/admin/settings", u.settingsPost)
 	get("/admin/integrations", u.integrationsPage)
+	post("/admin/integrations", u.integrationsPost)
+	get("/ui/template-preview", u.templatePreview)
 	get("/tools/pdu", u.pduPage)
 
 	if u.opts.Demo != nil {

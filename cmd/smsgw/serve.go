@@ -228,6 +228,7 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 		Instance: instance,
 		DB:       db, Router: g.rt, Queue: g.q, Bus: g.bus, Config: &cfg, Demo: g.farm, Done: ctx.Done(),
 		Sessions: func() []*modem.Session { return g.sessions }, Auth: g.api.auth,
+		Routes: g.routes, Webhooks: g.api.webhooks,
 	})
 	if err != nil {
 		return nil, err

@@ -271,30 +271,138 @@ async function submitCompose(form, submitter) {
   refreshList().catch(() => {});
 }
 
+// renderQuick fills a quick reply's variables (asking for its fields) and returns
+// its text, or null when the agent cancelled.
+async function renderQuick(conv, opt) {
+  const params = new URLSearchParams();
+  for (const f of (opt.dataset.fields || "").split(",").filter(Boolean)) {
+    const v = window.prompt(`Value for ${f}:`);
+    if (v === null) return null;
+    params.set("field." + f, v);
+  }
+  const r = await get(`/ui/c/${conv}/quick/${opt.value}?` + params);
+  return (await r.json()).body;
+}
+
 async function pickQuick(sel) {
   const opt = sel.selectedOptions[0];
   if (!opt || !opt.value) return;
   const form = sel.closest("form");
-  const params = new URLSearchParams();
-  for (const f of (opt.dataset.fields || "").split(",").filter(Boolean)) {
-    const v = window.prompt(`Value for ${f}:`);
-    if (v === null) {
-      sel.value = "";
-      return;
-    }
-    params.set("field." + f, v);
-  }
   try {
-    const r = await get(`/ui/c/${sel.dataset.conv}/quick/${opt.value}?` + params);
-    const { body } = await r.json();
-    const ta = $(".js-body", form);
-    ta.value = ta.value ? ta.value + (ta.value.endsWith(" ") ? "" : " ") + body : body;
+    const body = await renderQuick(sel.dataset.conv, opt);
+    if (body !== null) {
+      const ta = $(".js-body", form);
+      ta.value = ta.value ? ta.value + (ta.value.endsWith(" ") ? "" : " ") + body : body;
+      updateCounter(form);
+      ta.focus();
+    }
+  } catch (e) {
+    toast(e.message, "error");
+  }
+  sel.value = "";
+}
+
+// ---- "/" shortcuts: typing /shortcut in the composer offers matching quick
+// replies; Tab or Enter inserts the highlighted one, arrows move, Escape closes.
+
+function slashToken(ta) {
+  const upto = ta.value.slice(0, ta.selectionStart);
+  const m = upto.match(/(^|\s)\/([\w.-]*)$/);
+  return m ? { start: upto.length - m[2].length - 1, word: m[2].toLowerCase() } : null;
+}
+
+function slashMatches(form, word) {
+  return $$(".js-quick option", form).filter((o) => o.value && (o.dataset.shortcut || "").toLowerCase().startsWith(word));
+}
+
+function closeSlash(form) {
+  const box = $(".qr-suggest", form);
+  if (box) box.remove();
+  delete form.dataset.slash;
+}
+
+function updateSlash(form) {
+  const ta = $(".js-body", form);
+  const tok = slashToken(ta);
+  const list = tok ? slashMatches(form, tok.word) : [];
+  if (!list.length) {
+    closeSlash(form);
+    return;
+  }
+  let box = $(".qr-suggest", form);
+  if (!box) {
+    box = document.createElement("ul");
+    box.className = "qr-suggest";
+    box.setAttribute("role", "listbox");
+    box.setAttribute("aria-label", "Quick replies");
+    ta.insertAdjacentElement("afterend", box);
+  }
+  const active = Math.min(Number(form.dataset.slash || 0), list.length - 1);
+  form.dataset.slash = String(active);
+  box.replaceChildren(
+    ...list.map((o, i) => {
+      const li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.dataset.id = o.value;
+      li.textContent = o.textContent;
+      if (i === active) {
+        li.className = "active";
+        li.setAttribute("aria-selected", "true");
+      }
+      li.addEventListener("mousedown", (e) => {
+        e.preventDefault();
+        form.dataset.slash = String(i);
+        insertSlash(form);
+      });
+      return li;
+    }),
+  );
+}
+
+async function insertSlash(form) {
+  const ta = $(".js-body", form);
+  const tok = slashToken(ta);
+  const list = tok ? slashMatches(form, tok.word) : [];
+  const opt = list[Number(form.dataset.slash || 0)];
+  closeSlash(form);
+  if (!opt) return;
+  try {
+    const body = await renderQuick(form.dataset.conv, opt);
+    if (body === null) return;
+    const end = ta.selectionStart;
+    ta.value = ta.value.slice(0, tok.start) + body + ta.value.slice(end);
+    const at = tok.start + body.length;
+    ta.setSelectionRange(at, at);
     updateCounter(form);
     ta.focus();
   } catch (e) {
     toast(e.message, "error");
   }
-  sel.value = "";
+}
+
+function slashKey(form, e) {
+  if (!form.dataset.slash) return false;
+  const n = $$(".qr-suggest li", form).length;
+  const cur = Number(form.dataset.slash || 0);
+  switch (e.key) {
+    case "ArrowDown":
+    case "ArrowUp":
+      form.dataset.slash = String((cur + (e.key === "ArrowDown" ? 1 : n - 1)) % n);
+      updateSlash(form);
+      break;
+    case "Tab":
+    case "Enter":
+      if (e.ctrlKey || e.metaKey) return false;
+      insertSlash(form);
+      break;
+    case "Escape":
+      closeSlash(form);
+      break;
+    default:
+      return false;
+  }
+  e.preventDefault();
+  return true;
 }
 
 async function sendTest(form) {
@@ -306,6 +414,8 @@ async function sendTest(form) {
   }
   localStorage.setItem("smsgw.testNumber", num);
   const p = new URLSearchParams({ csrf, number: num, body, key: randomKey(), back: location.pathname });
+  const line = $(".js-line", form)?.value;
+  if (line) p.set("line", line);
   const r = await post("/inbox/test", p);
   if (!r.ok) toast(await r.text(), "error");
   else toast("Test message queued to " + num + ".", "ok");
@@ -330,8 +440,13 @@ function enhance(root) {
     if (form.dataset.enhanced) return;
     form.dataset.enhanced = "1";
     const ta = $(".js-body", form);
-    ta.addEventListener("input", () => updateCounter(form));
+    ta.addEventListener("input", () => {
+      updateCounter(form);
+      updateSlash(form);
+    });
+    ta.addEventListener("blur", () => setTimeout(() => closeSlash(form), 150));
     ta.addEventListener("keydown", (e) => {
+      if (slashKey(form, e)) return;
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
         form.requestSubmit($(".js-send", form));
@@ -608,6 +723,31 @@ if (flash) {
   flash.checked = prefs().flash;
   flash.addEventListener("change", () => localStorage.setItem("smsgw.flash", flash.checked ? "1" : "0"));
 }
+
+// Forms that ask first (deletes on the admin pages).
+document.addEventListener("submit", (e) => {
+  const f = e.target.closest?.("form.js-confirm");
+  if (f && !window.confirm(f.dataset.confirm || "Are you sure?")) e.preventDefault();
+});
+
+// Alert template form: live preview with the segment count.
+$$("form.js-template").forEach((form) => {
+  const ta = $(".js-tpl-body", form);
+  const show = async () => {
+    if (!ta.value.trim()) return;
+    try {
+      const r = await get("/ui/template-preview?" + new URLSearchParams({ body: ta.value }));
+      const pv = await r.json();
+      $(".js-tpl-text", form).textContent = pv.text;
+      $(".js-tpl-count", form).textContent = `${pv.characters} characters · ${pv.segments} SMS · ${pv.encoding}`;
+      $(".js-tpl-missing", form).textContent = pv.missing_tokens?.length ? " · unknown tokens: " + pv.missing_tokens.join(", ") : "";
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  };
+  ta.addEventListener("input", debounce(show, 250));
+  show();
+});
 
 enhance(document);
 $$(".thread").forEach((t) => (t.scrollTop = t.scrollHeight));
