@@ -68,7 +68,8 @@ type Deps struct {
 	Permissions router.Permissions
 	Log         *slog.Logger
 	Now         func() time.Time
-	// MaxBodyBytes bounds JSON bodies (default 1 MiB); CSV imports get 8 MiB.
+	// MaxBodyBytes bounds the bodies of routes without a limit of their own (default
+	// 1 MiB); CSV imports get 8 MiB, whatever the server's global limit.
 	MaxBodyBytes int64
 	// SSEHeartbeat is how often an idle event stream gets a comment line (default 25 s).
 	SSEHeartbeat time.Duration
@@ -144,13 +145,15 @@ func newRequestID() string {
 }
 
 // wrap is the one place that authenticates, checks scopes and CSRF, bounds the body
-// and maps errors.
+// and maps errors. The handler tells the server its body limit (server.BodyLimiter),
+// so the server's global limit does not cut a route that allows more (CSV import),
+// and every route stays bounded whichever applies.
 func (a *API) wrap(rt route) http.Handler {
 	limit := rt.MaxBody
 	if limit <= 0 {
 		limit = a.d.MaxBodyBytes
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return server.LimitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqID := newRequestID()
 		w.Header().Set("X-Request-Id", reqID)
 		w.Header().Set("Cache-Control", "no-store")
@@ -180,7 +183,7 @@ func (a *API) wrap(rt route) http.Handler {
 		if err := rt.h(w, r, p); err != nil {
 			writeError(w, a.log, r, reqID, err)
 		}
-	})
+	}), limit)
 }
 
 // ErrForbidden is what Authorize returns for a principal without the scope or, for a

@@ -94,6 +94,26 @@ func (a *API) getContact(w http.ResponseWriter, r *http.Request, p auth.Principa
 	return nil
 }
 
+// deleteContact deletes a contact. Without force=true a contact with messages or notes
+// is refused (409); with it, its threads, conversations and messages go too. The
+// answer counts what was removed.
+func (a *API) deleteContact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	force, err := queryBool(r, "force")
+	if err != nil {
+		return err
+	}
+	d, err := a.d.Router.DeleteContact(r.Context(), p.Actor(), id, force)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
 // contactDone answers with the contact after a change.
 func contactDone(w http.ResponseWriter, c store.Contact, err error) error {
 	if err != nil {

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -123,6 +122,10 @@ func (a *API) conversationFilter(r *http.Request) (store.ConversationFilter, err
 	if f.NeedsReply, err = queryBool(r, "needs_reply"); err != nil {
 		return f, err
 	}
+	f.Search = strings.TrimSpace(q.Get("q"))
+	if len(f.Search) > 500 {
+		return f, &Error{http.StatusBadRequest, "bad_parameter", "must be at most 500 bytes", "q"}
+	}
 	f.Cursor = q.Get("cursor")
 	n, err := limitParam(r, 50, 200)
 	f.Limit = n
@@ -144,31 +147,6 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request, p auth.P
 	var out conversationList
 	if f.TagID == -1 {
 		out.Items = []store.ConversationItem{}
-	} else if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" {
-		// Search: conversations of the contacts whose name or number matches, one page.
-		cs, err := a.d.Router.Contacts(ctx, p.Actor(), store.ContactFilter{Query: q, Limit: 50})
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			g := f
-			g.ContactID, g.Cursor = c.ID, ""
-			pg, err := a.d.Router.Conversations(ctx, p.Actor(), g)
-			if err != nil {
-				return err
-			}
-			out.Items = append(out.Items, pg.Items...)
-		}
-		sort.Slice(out.Items, func(i, j int) bool {
-			x, y := out.Items[i], out.Items[j]
-			if !x.LastActivityAt.Equal(y.LastActivityAt) {
-				return x.LastActivityAt.After(y.LastActivityAt)
-			}
-			return x.ID > y.ID
-		})
-		if len(out.Items) > f.Limit {
-			out.Items = out.Items[:f.Limit]
-		}
 	} else {
 		pg, err := a.d.Router.Conversations(ctx, p.Actor(), f)
 		if err != nil {

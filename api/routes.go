@@ -76,12 +76,13 @@ func (a *API) routes() []route {
 		{Method: del, Path: "/quick-replies/{id}", Scope: auth.ScopeInboxWrite, Tag: "quick replies", Summary: "Delete a quick reply", h: a.deleteQuickReply},
 
 		// Contacts
-		{Method: get, Path: "/contacts", Scope: auth.ScopeContactsRead, Tag: "contacts", Summary: "List or search contacts (q: name or number)", Query: []string{"q", "cursor", "limit"}, h: a.listContacts},
+		{Method: get, Path: "/contacts", Scope: auth.ScopeContactsRead, Tag: "contacts", Summary: "List or search contacts (q: words of the name, digits of a number)", Query: []string{"q", "cursor", "limit"}, h: a.listContacts},
 		{Method: post, Path: "/contacts", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Create a contact", Body: contactRequest{}, h: a.createContact},
 		{Method: get, Path: "/contacts/export.csv", Scope: auth.ScopeContactsRead, Tag: "contacts", Summary: "Export contacts as CSV (formula prefixes neutralised)", h: a.exportContacts},
 		{Method: post, Path: "/contacts/import", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Import contacts from CSV (name,number[,type])", MaxBody: 8 << 20, h: a.importContacts},
 		{Method: get, Path: "/contacts/{id}", Scope: auth.ScopeContactsRead, Tag: "contacts", Summary: "A contact", h: a.getContact},
 		{Method: patch, Path: "/contacts/{id}", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Change name, type or custom fields", Body: contactPatch{}, h: a.updateContact},
+		{Method: del, Path: "/contacts/{id}", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Delete a contact (admins); force=true also deletes its conversations and messages", Query: []string{"force"}, h: a.deleteContact},
 		{Method: post, Path: "/contacts/{id}/numbers", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Add a number", Body: numberRequest{}, h: a.addNumber},
 		{Method: del, Path: "/contacts/{id}/numbers/{number}", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Remove a number", h: a.removeNumber},
 		{Method: post, Path: "/contacts/{id}/merge", Scope: auth.ScopeContactsWrite, Tag: "contacts", Summary: "Merge another contact into this one (admins)", Body: mergeRequest{}, h: a.merge},
