@@ -166,6 +166,10 @@ func BenchmarkInboxList(b *testing.B) {
 		{"admin-all", e.adminTok, "?status=all&limit=50"},
 		{"admin-all-with-counts", e.adminTok, "?status=all&limit=50&include=counts"},
 		{"admin-search", e.adminTok, "?q=Customer%204242&limit=50"},
+		{"admin-search-text", e.adminTok, "?q=order%204242&limit=50"},   // message text: 11 threads
+		{"admin-search-number", e.adminTok, "?q=0004242&limit=50"},      // digits inside a number
+		{"dispatcher-search-text", e.listTok, "?q=order%2042&limit=50"}, // 111 threads, visibility filter
+		{"admin-search-everywhere", e.adminTok, "?q=message&limit=50"},  // worst case: in every message
 		{"admin-resolved", e.adminTok, "?status=RESOLVED&limit=50"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
