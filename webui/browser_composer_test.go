@@ -124,4 +124,3 @@ func TestBrowserComposer(t *testing.T) {
 	}
 	t.Logf("composer browser test took %s", time.Since(start).Round(time.Millisecond))
 }
-
