@@ -42,6 +42,8 @@ type Config struct {
 
 	Log     Log           `yaml:"log"`
 	HTTP    HTTP          `yaml:"http"`
+	Auth    Auth          `yaml:"auth"`
+	Webhook Webhook       `yaml:"webhook"`
 	Modem   Modem         `yaml:"modem"`
 	Modems  []ModemConfig `yaml:"modems"`
 	Queue   Queue         `yaml:"queue"`
@@ -72,8 +74,41 @@ type HTTP struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout is how long requests in flight may finish when smsgw stops.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	// MaxBodyBytes bounds every request body.
+	// MaxBodyBytes bounds every request body, except on routes that set their own
+	// limit (the CSV contact import takes up to 8 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// SecureCookies sets the Secure flag on the session cookie, so browsers send it
+	// over HTTPS only: "true", "false", or "auto" (true when public_url starts with
+	// https://). Set it to true when a TLS proxy in front of smsgw serves the UI and
+	// public_url is not set.
+	SecureCookies string `yaml:"secure_cookies"`
+}
+
+// Auth configures logins and sessions (web UI and API).
+type Auth struct {
+	// SessionTTL is how long a login session lasts without use; each request extends
+	// it.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// MaxFailuresPerUser is how many failed logins for one username within 15 minutes
+	// make further attempts for it wait (answered 429 throttled).
+	MaxFailuresPerUser int `yaml:"max_failures_per_user"`
+	// MaxFailuresPerIP is the same for one client address, whatever the username.
+	MaxFailuresPerIP int `yaml:"max_failures_per_ip"`
+}
+
+// Webhook configures the delivery of outgoing webhooks.
+type Webhook struct {
+	// RetryBase is the wait before the first retry of a failed delivery; it doubles
+	// with each attempt (with some jitter) up to RetryMax.
+	RetryBase time.Duration `yaml:"retry_base"`
+	// RetryMax caps the wait between two attempts.
+	RetryMax time.Duration `yaml:"retry_max"`
+	// MaxAge is how long a delivery is retried: older ones fail for good (and can be
+	// redelivered by hand). The appliance may itself be offline for a while, so keep
+	// it generous.
+	MaxAge time.Duration `yaml:"max_age"`
+	// Workers is how many deliveries go out at the same time.
+	Workers int `yaml:"workers"`
 }
 
 // Modem holds the defaults that apply to every modem.
@@ -258,7 +293,10 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   5 * time.Second,
 			MaxBodyBytes:      1 << 20,
+			SecureCookies:     "auto",
 		},
+		Auth:    Auth{SessionTTL: 12 * time.Hour, MaxFailuresPerUser: 5, MaxFailuresPerIP: 20},
+		Webhook: Webhook{RetryBase: 10 * time.Second, RetryMax: time.Hour, MaxAge: 24 * time.Hour, Workers: 4},
 		Modem: Modem{
 			Detect:         true,
 			CommandTimeout: 10 * time.Second,
@@ -289,6 +327,18 @@ func Default() Config {
 		},
 		SMSGate: SMSGate{Enabled: true},
 	}
+}
+
+// SecureCookies reports whether session cookies get the Secure flag:
+// http.secure_cookies, with "auto" meaning "public_url is an https:// URL".
+func (c *Config) SecureCookies() bool {
+	switch strings.ToLower(c.HTTP.SecureCookies) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return strings.HasPrefix(strings.ToLower(c.PublicURL), "https://")
 }
 
 // DatabasePath is the effective SQLite file path.

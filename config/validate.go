@@ -95,6 +95,43 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxBodyBytes < 1024 {
 		add("http.max_body_bytes", fmt.Sprintf("%d is too small", c.HTTP.MaxBodyBytes), "use at least 1024")
 	}
+	switch strings.ToLower(c.HTTP.SecureCookies) {
+	case "auto", "true", "false":
+	default:
+		add("http.secure_cookies", fmt.Sprintf("%q is not auto, true or false", c.HTTP.SecureCookies),
+			"use auto (Secure when public_url is https://), true behind a TLS proxy, or false")
+	}
+	if strings.EqualFold(c.HTTP.SecureCookies, "false") && strings.HasPrefix(strings.ToLower(c.PublicURL), "https://") {
+		add("http.secure_cookies", "is false although public_url is https://", "use auto or true, so the session cookie never travels unencrypted")
+	}
+
+	if c.Auth.SessionTTL < time.Minute || c.Auth.SessionTTL > 90*24*time.Hour {
+		add("auth.session_ttl", fmt.Sprintf("%s is outside 1m to 2160h (90 days)", c.Auth.SessionTTL), "use e.g. 12h")
+	}
+	if c.Auth.MaxFailuresPerUser < 1 || c.Auth.MaxFailuresPerUser > 1000 {
+		add("auth.max_failures_per_user", fmt.Sprintf("%d is outside 1 to 1000", c.Auth.MaxFailuresPerUser), "use e.g. 5")
+	}
+	if c.Auth.MaxFailuresPerIP < 1 || c.Auth.MaxFailuresPerIP > 10000 {
+		add("auth.max_failures_per_ip", fmt.Sprintf("%d is outside 1 to 10000", c.Auth.MaxFailuresPerIP), "use e.g. 20")
+	} else if c.Auth.MaxFailuresPerIP < c.Auth.MaxFailuresPerUser {
+		add("auth.max_failures_per_ip", fmt.Sprintf("%d is less than auth.max_failures_per_user (%d)", c.Auth.MaxFailuresPerIP, c.Auth.MaxFailuresPerUser),
+			"an address must be allowed at least as many failures as one username")
+	}
+
+	positive("webhook.retry_base", c.Webhook.RetryBase)
+	positive("webhook.retry_max", c.Webhook.RetryMax)
+	positive("webhook.max_age", c.Webhook.MaxAge)
+	if c.Webhook.RetryBase > 0 && c.Webhook.RetryMax > 0 && c.Webhook.RetryMax < c.Webhook.RetryBase {
+		add("webhook.retry_max", fmt.Sprintf("%s is shorter than webhook.retry_base (%s)", c.Webhook.RetryMax, c.Webhook.RetryBase),
+			"use a retry_max at least as long as retry_base")
+	}
+	if c.Webhook.RetryBase > 0 && c.Webhook.MaxAge > 0 && c.Webhook.MaxAge < c.Webhook.RetryBase {
+		add("webhook.max_age", fmt.Sprintf("%s is shorter than webhook.retry_base (%s): nothing would be retried", c.Webhook.MaxAge, c.Webhook.RetryBase),
+			"use e.g. 24h")
+	}
+	if c.Webhook.Workers < 1 || c.Webhook.Workers > 64 {
+		add("webhook.workers", fmt.Sprintf("%d is outside 1 to 64", c.Webhook.Workers), "use e.g. 4")
+	}
 	positive("modem.command_timeout", c.Modem.CommandTimeout)
 	positive("modem.send_timeout", c.Modem.SendTimeout)
 	positive("modem.health_interval", c.Modem.HealthInterval)
