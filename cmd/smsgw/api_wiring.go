@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/smsgw/smsgw/alert"
 	"github.com/smsgw/smsgw/api"
 	"github.com/smsgw/smsgw/auth"
+	"github.com/smsgw/smsgw/config"
 	"github.com/smsgw/smsgw/modem"
 	"github.com/smsgw/smsgw/router"
 	"github.com/smsgw/smsgw/webhook"
@@ -30,17 +30,15 @@ type apiWiring struct {
 func mountAPI(g *gateway) error {
 	log := g.log.With("component", "api")
 	a := &apiWiring{}
-	a.auth = auth.New(g.db, auth.Options{
-		// Secure cookies whenever people reach the box over HTTPS.
-		Secure: strings.HasPrefix(strings.ToLower(g.cfg.PublicURL), "https://"),
-		Log:    g.log.With("component", "auth"),
-	})
+	ao := authOptions(g.cfg)
+	ao.Log = g.log.With("component", "auth")
+	a.auth = auth.New(g.db, ao)
 	// At least as many envelopes as the bus keeps for replay, so a resumed SSE stream
 	// carries the same old/new values as the live one.
 	envs := webhook.NewEnvelopes(g.bus, 4096)
-	a.webhooks = webhook.New(g.db, g.bus, envs, webhook.Options{
-		Log: g.log.With("component", "webhook"), Registry: g.reg,
-	})
+	wo := webhookOptions(g.cfg)
+	wo.Log, wo.Registry = g.log.With("component", "webhook"), g.reg
+	a.webhooks = webhook.New(g.db, g.bus, envs, wo)
 	sessions := g.sessions
 	a.api = api.New(api.Deps{
 		DB: g.db, Auth: a.auth, Queue: g.q, Router: g.rt, Bus: g.bus, Envelopes: envs, Webhooks: a.webhooks,
@@ -56,6 +54,28 @@ func mountAPI(g *gateway) error {
 	a.api.Mount(g.srv.Router())
 	g.api = a
 	return nil
+}
+
+// authOptions are the auth settings of cfg: session lifetime, login throttling and
+// the cookie's Secure flag (http.secure_cookies; "auto" means whenever people reach
+// the box over HTTPS).
+func authOptions(cfg config.Config) auth.Options {
+	return auth.Options{
+		Secure:             cfg.SecureCookies(),
+		SessionTTL:         cfg.Auth.SessionTTL,
+		MaxFailuresPerUser: cfg.Auth.MaxFailuresPerUser,
+		MaxFailuresPerIP:   cfg.Auth.MaxFailuresPerIP,
+	}
+}
+
+// webhookOptions are the webhook delivery settings of cfg.
+func webhookOptions(cfg config.Config) webhook.Options {
+	return webhook.Options{
+		RetryBase: cfg.Webhook.RetryBase,
+		RetryMax:  cfg.Webhook.RetryMax,
+		MaxAge:    cfg.Webhook.MaxAge,
+		Workers:   cfg.Webhook.Workers,
+	}
 }
 
 // sessionModem shows a modem session to the API.
