@@ -504,8 +504,41 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter) (Conversa
 	if f.Limit > 200 {
 		f.Limit = 200
 	}
+	q, args, empty, err := conversationsQuery(f)
+	if err != nil || empty {
+		return ConversationPage{}, err
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return ConversationPage{}, fmt.Errorf("store: list conversations: %w", err)
+	}
+	defer rows.Close()
+	var page ConversationPage
+	for rows.Next() {
+		var it ConversationItem
+		var unread bool
+		c, err := scanConversation(scanPlus{rows, &unread})
+		if err != nil {
+			return page, fmt.Errorf("store: list conversations: %w", err)
+		}
+		it.Conversation, it.Unread = c, unread
+		page.Items = append(page.Items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("store: list conversations: %w", err)
+	}
+	if len(page.Items) > f.Limit {
+		page.Items = page.Items[:f.Limit]
+		last := page.Items[len(page.Items)-1]
+		page.Next = encodeCursor(last.LastActivityAt, last.ID)
+	}
+	return page, nil
+}
+
+// conversationsQuery builds the query of one page under f (f.Limit set), or reports
+// that nothing can match (a search with no word in it).
+func conversationsQuery(f ConversationFilter) (q string, args []any, empty bool, err error) {
 	var where []string
-	var args []any
 	if len(f.Statuses) == 0 {
 		where = append(where, "c.status <> 'CLOSED'")
 	} else {
@@ -548,75 +581,40 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter) (Conversa
 	if f.NeedsReply {
 		where = append(where, "c.needs_reply = 1")
 	}
+	from, fromArgs := "conversations c", []any{}
 	if strings.TrimSpace(f.Search) != "" {
 		m := ftsQuery(f.Search)
 		if m == "" {
-			return ConversationPage{}, nil
+			return "", nil, true, nil
 		}
-		where = append(where, conversationSearchCond)
-		args = append(args, m, m)
+		from = "(" + conversationSearchHits + ") AS hits CROSS JOIN conversations c ON c.id = hits.id"
+		fromArgs = append(fromArgs, m, m)
 	}
 	if f.Unread {
 		where = append(where, `COALESCE(c.last_inbound_id, 0) > COALESCE((SELECT last_read_id FROM read_markers
 			WHERE user_id = ? AND conversation_id = c.id), 0)`)
 		args = append(args, f.Viewer)
 	}
-	if v := f.Visibility; !v.All {
-		qs := inPlaceholders(len(v.MemberQueues))
-		cond := "c.owner_id = ? OR c.last_owner_id = ? OR (c.owner_id IS NULL AND c.queue_id IN (" + qs + "))"
-		args = append(args, v.UserID, v.UserID)
-		for _, q := range v.MemberQueues {
-			args = append(args, q)
-		}
-		if v.OthersEverywhere {
-			cond += " OR c.owner_id IS NOT NULL"
-		} else if v.OthersInQueues {
-			cond += " OR c.queue_id IN (" + qs + ")"
-			for _, q := range v.MemberQueues {
-				args = append(args, q)
-			}
-		}
-		where = append(where, "("+cond+")")
+	if !f.Visibility.All {
+		cond, vargs := visibilityCond(f.Visibility)
+		where = append(where, cond)
+		args = append(args, vargs...)
 	}
 	if f.Cursor != "" {
 		ts, id, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return ConversationPage{}, fmt.Errorf("%w: %v", ErrBadCursor, err)
+			return "", nil, false, fmt.Errorf("%w: %v", ErrBadCursor, err)
 		}
 		where = append(where, "(c.last_activity_at < ? OR (c.last_activity_at = ? AND c.id < ?))")
 		args = append(args, ts, ts, id)
 	}
-	q := `SELECT ` + prefixCols("c.", convCols) + `, COALESCE(c.last_inbound_id, 0) > COALESCE((SELECT last_read_id
+	q = `SELECT ` + prefixCols("c.", convCols) + `, COALESCE(c.last_inbound_id, 0) > COALESCE((SELECT last_read_id
 		FROM read_markers WHERE user_id = ? AND conversation_id = c.id), 0)
-		FROM conversations c WHERE ` + strings.Join(where, " AND ") + `
+		FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?`
-	args = append([]any{f.Viewer}, args...)
+	args = append(append([]any{f.Viewer}, fromArgs...), args...)
 	args = append(args, f.Limit+1)
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return ConversationPage{}, fmt.Errorf("store: list conversations: %w", err)
-	}
-	defer rows.Close()
-	var page ConversationPage
-	for rows.Next() {
-		var it ConversationItem
-		var unread bool
-		c, err := scanConversation(scanPlus{rows, &unread})
-		if err != nil {
-			return page, fmt.Errorf("store: list conversations: %w", err)
-		}
-		it.Conversation, it.Unread = c, unread
-		page.Items = append(page.Items, it)
-	}
-	if err := rows.Err(); err != nil {
-		return page, fmt.Errorf("store: list conversations: %w", err)
-	}
-	if len(page.Items) > f.Limit {
-		page.Items = page.Items[:f.Limit]
-		last := page.Items[len(page.Items)-1]
-		page.Next = encodeCursor(last.LastActivityAt, last.ID)
-	}
-	return page, nil
+	return q, args, false, nil
 }
 
 // scanPlus scans a row that has extra trailing columns after the conversation columns.

@@ -536,3 +536,34 @@ func TestDeleteContact(t *testing.T) {
 		t.Errorf("bare contact: %+v %v", d, err)
 	}
 }
+
+// TestSearchStartsFromTheHits: the search query starts from the index hits and looks
+// conversations up by id, whatever statistics the database has (none by default),
+// instead of walking every conversation in activity order.
+func TestSearchStartsFromTheHits(t *testing.T) {
+	ctx := context.Background()
+	db := openMigrated(t)
+	for _, vis := range []Visibility{{All: true}, {UserID: 1, MemberQueues: []int64{1}, OthersInQueues: true}} {
+		q, args, empty, err := conversationsQuery(ConversationFilter{Visibility: vis, Search: "refund 42", Limit: 50})
+		if err != nil || empty {
+			t.Fatal(empty, err)
+		}
+		rows, err := db.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !slices.Contains(plan, "SCAN hits") || !slices.Contains(plan, "SEARCH c USING INTEGER PRIMARY KEY (rowid=?)") {
+			t.Errorf("plan %q", plan)
+		}
+	}
+}
