@@ -345,10 +345,17 @@ func TestScreenshots(t *testing.T) {
 		t.Skip("set SMSGW_SCREENSHOTS=1 to refresh docs/screenshots")
 	}
 	b := newBrowser(t)
-	s := newStack(t, router.Permissions{DispatcherSeeOthers: router.SeeAll})
+	s := newStackN(t, router.Permissions{DispatcherSeeOthers: router.SeeAll}, 2)
 	ana := s.user("ana", "Ana Lima", "admin")
 	ben := s.user("ben", "Ben Okafor", "dispatcher")
 	ctx := context.Background()
+	if err := s.rt.SetLine(ctx, router.System, store.Line{Name: s.farm.Modems[1].Name(), QueueID: store.DefaultQueueID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.SaveSettings(ctx, map[string]string{"grace_window": "2d", "quiet_start": "21:00", "quiet_end": "07:00"},
+		nil, "ana", time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	asAna := router.Actor{UserID: ana.ID, Role: ana.Role}
 	asBen := router.Actor{UserID: ben.ID, Role: ben.Role}
 	seed := []struct{ from, name, text, tag string }{
@@ -424,6 +431,8 @@ func TestScreenshots(t *testing.T) {
 	do(t, a, "side by side", chromedp.Click(chromedp.CSS(paneSel(maria.ID)+" .js-beside")),
 		chromedp.Click(chromedp.CSS(rowSel(bakery.ID))), chromedp.WaitVisible(chromedp.CSS(paneSel(bakery.ID))))
 	shot("side-by-side.png")
+	do(t, a, "settings", chromedp.Navigate(s.url+"/admin/settings"), chromedp.WaitVisible(chromedp.CSS("#settings-form")))
+	shot("settings.png")
 	do(t, a, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
 		chromedp.Navigate(fmt.Sprintf("%s/inbox/c/%d", s.url, maria.ID)), chromedp.WaitVisible(chromedp.CSS(paneSel(maria.ID))))
 	shot("phone.png")
