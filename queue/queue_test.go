@@ -452,8 +452,10 @@ func TestShutdownFinishesTheSubmission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Parts[0].State != store.PartSent {
-		t.Fatalf("after shutdown the part is %s, want sent", got.Parts[0].State)
+	// Recorded either way: sent, or already delivered when the status report came in
+	// before the sessions stopped. Never left submitting.
+	if st := got.Parts[0].State; st != store.PartSent && st != store.PartDelivered {
+		t.Fatalf("after shutdown the part is %s, want sent (or delivered)", st)
 	}
 }
 
