@@ -18,7 +18,7 @@ NFPM      := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 DEB_ARCHES := amd64 arm64 armhf
 DEB_VERSION ?= $(shell TZ=UTC scripts/deb-version 2>/dev/null || echo 0.0~unknown)
 
-.PHONY: help build test test-deps lint fmt bench bench-go bench-peers bench-reliability soak fuzz cross cross-deps clean static deb $(addprefix deb-,$(DEB_ARCHES)) deb-check
+.PHONY: help build test test-deps lint fmt bench bench-go bench-api bench-peers bench-reliability soak fuzz cross cross-deps clean static deb $(addprefix deb-,$(DEB_ARCHES)) deb-check
 
 help:
 	@echo "build       build ./smsgw for this machine (cgo, SQLite)"
@@ -26,6 +26,7 @@ help:
 	@echo "lint        gofmt check, go vet, staticcheck"
 	@echo "bench       Go benchmarks, then the side-by-side and reliability harnesses (over an hour)"
 	@echo "bench-go    only the Go benchmarks (go test -bench)"
+	@echo "bench-api   the binary's REST API: enqueue rates, reads at 1M messages, RSS (bench/apiload)"
 	@echo "bench-peers smsgw vs gammu-smsd vs smstools3 on virtual modems (bench/peers)"
 	@echo "bench-reliability  SIGKILL loops, unplug/replug, hung modem, inbound burst (bench/reliability)"
 	@echo "soak        1 msg/s over 4 virtual modems with faults for SOAK_DURATION (default $(SOAK_DURATION))"
@@ -53,10 +54,19 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-bench: bench-go bench-peers bench-reliability
+bench: bench-go bench-api bench-peers bench-reliability
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The real binary's API from outside: enqueue (single, batched) on a fresh database, then
+# reads on a 1M-message / 50k-contact database seeded once by bench/seed.
+bench-api:
+	mkdir -p $(BENCH_OUT)
+	$(GO) build -o $(BENCH_OUT)/smsgw ./cmd/smsgw
+	$(GO) run ./bench/apiload -smsgw $(BENCH_OUT)/smsgw
+	test -f $(BENCH_OUT)/seed1m.db || $(GO) run ./bench/seed -messages 1000000 -contacts 50000 -db $(BENCH_OUT)/seed1m.db
+	$(GO) run ./bench/apiload -smsgw $(BENCH_OUT)/smsgw -db $(BENCH_OUT)/seed1m.db
 
 # Each harness appends its runs to $(BENCH_OUT)/peers.jsonl and prints Markdown tables.
 # gammu-smsd and smstools (apt-get install gammu-smsd smstools) must be installed.
