@@ -152,6 +152,37 @@ func (u *UI) usersPost(w http.ResponseWriter, r *http.Request, p auth.Principal)
 			return err
 		}
 		http.Redirect(w, r, "/admin/users?ok="+urlQueryEscape("Password set."), http.StatusSeeOther)
+	case "role", "disable", "enable":
+		id, err := strconv.ParseInt(r.PostFormValue("user"), 10, 64)
+		if err != nil {
+			return errBadInput
+		}
+		var ch store.UserChanges
+		msg := "Role changed."
+		switch op := r.PostFormValue("op"); op {
+		case "role":
+			role := r.PostFormValue("role")
+			if !auth.ValidRole(role) {
+				return errBadInput
+			}
+			ch.Role = &role
+		default:
+			disabled := op == "disable"
+			ch.Disabled = &disabled
+			msg = map[bool]string{true: "User disabled: their sessions and tokens stop working.", false: "User enabled."}[disabled]
+		}
+		// The same rule as the API: nobody locks themselves out.
+		if id == p.UserID && ((ch.Disabled != nil && *ch.Disabled) || (ch.Role != nil && *ch.Role != router.RoleAdmin)) {
+			http.Redirect(w, r, "/admin/users?err="+urlQueryEscape("You cannot demote or disable yourself; ask another admin."), http.StatusSeeOther)
+			return nil
+		}
+		changed, err := u.opts.DB.UpdateUser(ctx, id, ch)
+		if err != nil {
+			return err
+		}
+		u.log.Info("user changed by an admin", "user", changed.Username, "role", changed.Role, "disabled", changed.Disabled, "by", p.Username)
+		u.forgetAgents()
+		http.Redirect(w, r, "/admin/users?ok="+urlQueryEscape(msg), http.StatusSeeOther)
 	case "availability":
 		id, err := strconv.ParseInt(r.PostFormValue("user"), 10, 64)
 		if err != nil {
