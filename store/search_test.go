@@ -35,9 +35,9 @@ func TestFTSQueryQuotesEveryWord(t *testing.T) {
 
 // searchFixture: three contacts on line l1, each with a thread, an episode and messages.
 type searchFixture struct {
-	db                   *DB
-	ana, bea, acme       Conversation
-	anaMsg, acmeMsgNotes int64
+	db             *DB
+	ana, bea, acme Conversation
+	anaMsg         int64
 }
 
 func newSearchFixture(t *testing.T) searchFixture {
