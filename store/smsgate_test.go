@@ -41,7 +41,7 @@ func TestSMSGateMessagesAndRecipients(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	for i, id := range []string{"a", "b", "c"} {
 		m := SMSGateMessage{ID: id, Text: "hi", WithReport: true, State: "Pending", States: map[string]time.Time{"Pending": t0},
-			CreatedAt: t0.Add(time.Duration(i) * time.Minute),
+			CreatedAt:  t0.Add(time.Duration(i) * time.Minute),
 			Recipients: []SMSGateRecipient{{Idx: 0, Phone: "+1", OutboxUID: "u" + id, State: "Pending"}, {Idx: 1, Phone: "+2", OutboxUID: "v" + id, State: "Pending"}}}
 		if err := db.InsertSMSGateMessage(ctx, m); err != nil {
 			t.Fatal(err)
