@@ -243,7 +243,11 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request, _ auth.Principal) 
 	if err := decode(r, &pr); err != nil {
 		return err
 	}
+	// Count as the queue will send it (national language tables included).
 	c := sms.CountSubmit(pr.Body, sms.SubmitOptions{ForceUCS2: pr.ForceUCS2})
+	if a.d.Queue != nil {
+		c = a.d.Queue.Count(pr.Body, pr.ForceUCS2)
+	}
 	out := Preview{Encoding: c.Encoding.String(), Characters: c.Characters, Units: c.Units, Segments: c.Segments,
 		UnitsPerSegment: c.UnitsPerSegment, UnitsLeft: c.UnitsLeft, ForcingUCS2: c.ForcingUCS2,
 		TooLong: len([]rune(pr.Body)) > router.MaxBody}
