@@ -92,7 +92,10 @@ type Request struct {
 	// Kind is api (default), agent, automated or relay.
 	Kind string
 	// Line names the line to send from ('' = any modem).
-	Line     string
+	Line string
+	// Modem pins the message to one modem by name: it waits for that modem (until it
+	// expires) instead of failing over to another SIM of the line.
+	Modem    string
 	Priority int
 	// SendAt schedules the message; zero sends now.
 	SendAt time.Time
@@ -248,7 +251,7 @@ func (q *Queue) prepare(ctx context.Context, i int, r Request) (store.NewOutboun
 		return store.NewOutbound{}, bad("idempotency_key", "is longer than 200 characters")
 	}
 	m := store.NewOutbound{
-		Kind: kind, Peer: to, Line: r.Line, Body: r.Body, Encoding: c.Encoding.String(), Priority: r.Priority,
+		Kind: kind, Peer: to, Line: r.Line, Modem: r.Modem, Body: r.Body, Encoding: c.Encoding.String(), Priority: r.Priority,
 		SendAt: r.SendAt, ExpiresAt: expires, Report: !r.NoReport, IdempotencyKey: r.IdempotencyKey,
 		ExternalID: r.ExternalID, AuthorID: r.AuthorID, ThreadID: r.ThreadID,
 	}

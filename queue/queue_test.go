@@ -552,3 +552,38 @@ func TestNationalLanguageSend(t *testing.T) {
 		t.Fatalf("network got %+v (%v), want the Turkish text intact", got, err)
 	}
 }
+
+// A message pinned to a modem goes only through it, and waits while it is away instead
+// of failing over.
+func TestModemPin(t *testing.T) {
+	b := newBench(t, benchOpts{modems: 2})
+	var uids []string
+	for i := range 4 {
+		uids = append(uids, b.enqueue(Request{To: fmt.Sprintf("+1202555%04d", 300+i), Body: "pinned", Modem: "m1"}).UID)
+	}
+	for _, m := range b.waitStatus(15*time.Second, uids, "sent", "delivered") {
+		if m.Modem != "m1" {
+			t.Fatalf("pinned message went out on %s", m.Modem)
+		}
+	}
+	if err := b.sims[1].Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.sess[1].Status().State == modem.StateReady && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pinned := b.enqueue(Request{To: "+12025550400", Body: "waits for m1", Modem: "m1"})
+	free := b.enqueue(Request{To: "+12025550401", Body: "goes on m0"})
+	b.waitStatus(15*time.Second, []string{free.UID}, "sent", "delivered")
+	time.Sleep(300 * time.Millisecond)
+	if m := b.waitStatus(time.Second, []string{pinned.UID}, "queued")[0]; m.Parts[0].Attempts != 0 {
+		t.Fatalf("pinned message was tried while its modem was away: %+v", m.Parts[0])
+	}
+	if _, err := b.sims[1].Replug(); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.waitStatus(20*time.Second, []string{pinned.UID}, "sent", "delivered")[0]; m.Modem != "m1" {
+		t.Fatalf("pinned message went out on %s", m.Modem)
+	}
+}

@@ -262,7 +262,8 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, p Principal) error {
 		reqs[i] = queue.Request{To: n, Body: text, Kind: queue.KindAPI, Priority: priority, SendAt: sendAt, ExpiresAt: expires,
 			NoReport: !withReport, IdempotencyKey: "smsgate:" + id + ":" + strconv.Itoa(i), ExternalID: id, AuthorID: p.UserID}
 		if dev != nil {
-			reqs[i].Line = dev.line
+			// deviceId names one modem: send through it, as the phone itself would.
+			reqs[i].Line, reqs[i].Modem = dev.line, dev.modem
 		}
 	}
 	msgs, _, err := a.d.Queue.EnqueueBatch(ctx, reqs)

@@ -83,9 +83,11 @@ type Part struct {
 // NewOutbound is an outbound message ready to commit: the caller has validated and
 // encoded it.
 type NewOutbound struct {
-	Kind           string
-	Peer           string
-	Line           string
+	Kind string
+	Peer string
+	Line string
+	// Modem pins the message to one modem by name ('' lets any modem of the line send).
+	Modem          string
 	Body           string
 	Encoding       string
 	Priority       int
@@ -154,10 +156,10 @@ func (db *DB) Enqueue(ctx context.Context, msgs []NewOutbound) (out []Message, d
 					return fmt.Errorf("store: enqueue: look up idempotency key: %w", err)
 				}
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO messages (uid, direction, kind, peer, line, thread_id, body,
+			res, err := tx.ExecContext(ctx, `INSERT INTO messages (uid, direction, kind, peer, line, modem, thread_id, body,
 				encoding, segments, status, priority, send_at, expires_at, report, idempotency_key, external_id, author_id)
-				VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
-				newUID(), m.Kind, m.Peer, m.Line, nullInt(m.ThreadID), m.Body, m.Encoding, len(m.Parts), m.Priority,
+				VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+				newUID(), m.Kind, m.Peer, m.Line, m.Modem, nullInt(m.ThreadID), m.Body, m.Encoding, len(m.Parts), m.Priority,
 				nullTime(m.SendAt), nullTime(m.ExpiresAt), boolInt(m.Report), nullString(m.IdempotencyKey),
 				m.ExternalID, nullInt(m.AuthorID))
 			if err != nil {
