@@ -282,29 +282,19 @@ func (u *UI) list(ctx context.Context, p auth.Principal, q listQuery, active int
 	return d, nil
 }
 
-// search finds conversations of contacts whose name or number matches, in any status.
+// search finds conversations in any status, archived or not, whose contact's name or
+// number, or whose messages, contain every word of the query (the store's full-text
+// index), newest activity first.
 func (u *UI) search(ctx context.Context, p auth.Principal, q listQuery) ([]store.ConversationItem, error) {
-	contacts, err := u.rt.Contacts(ctx, p.Actor(), store.ContactFilter{Query: q.Q, Limit: 20})
-	if err != nil {
-		return nil, err
-	}
 	all := []string{store.StatusNew, store.StatusOpen, store.StatusSnoozed, store.StatusResolved, store.StatusClosed}
 	var out []store.ConversationItem
-	seen := map[int64]bool{}
-	for _, c := range contacts {
-		for _, archived := range []bool{false, true} {
-			page, err := u.rt.Conversations(ctx, p.Actor(), store.ConversationFilter{ContactID: c.ID, Statuses: all,
-				Archived: archived, Limit: 20})
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range page.Items {
-				if !seen[it.ID] {
-					seen[it.ID] = true
-					out = append(out, it)
-				}
-			}
+	for _, archived := range []bool{false, true} {
+		page, err := u.rt.Conversations(ctx, p.Actor(), store.ConversationFilter{Search: q.Q, Statuses: all,
+			Archived: archived, Limit: 100})
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, page.Items...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LastActivityAt.After(out[j].LastActivityAt) })
 	if len(out) > 100 {
