@@ -117,6 +117,8 @@ type worker struct {
 	pause      time.Duration
 	quotaMonth time.Time
 	quotaUsed  int
+	lastSend   time.Time   // pacing: when this modem last sent
+	sends      []time.Time // pacing: sends inside the limit's window
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -125,7 +127,7 @@ func (w *worker) run(ctx context.Context) {
 		if err := w.r.Sender.WaitReady(ctx); err != nil {
 			return
 		}
-		if !w.waitTurn(ctx) {
+		if !w.waitTurn(ctx) || !w.pace(ctx) {
 			return
 		}
 		if w.quotaReached(ctx) {
@@ -220,6 +222,7 @@ func (w *worker) send(ctx context.Context, job *storeJob) {
 	mr, err := w.r.Sender.Send(ctx, pdu, job.Seq < job.Total)
 	q.m.sendLatency.WithLabelValues(w.name).Observe(time.Since(start).Seconds())
 	w.spaced()
+	w.sent(time.Now())
 	w.quotaUsed++
 	now := q.now()
 	if err == nil {

@@ -139,6 +139,7 @@ type Queue struct {
 	mu       sync.Mutex
 	stats    store.QueueStats
 	onChange func(store.Message)
+	pacing   Pacing
 }
 
 // OnChange sets a function called with the message after each recorded part outcome

@@ -487,9 +487,13 @@ func TestOnChangeFollowsDelivery(t *testing.T) {
 		mu.Lock()
 		got := strings.Join(seen, ",")
 		mu.Unlock()
+		// The hook reloads the message after each change, so a report that lands right
+		// after "sent" is recorded may make the first call see "delivered" already.
 		if strings.HasSuffix(got, "delivered") {
-			if !strings.HasPrefix(got, "sent") {
-				t.Fatalf("changes %q, want sent first", got)
+			for _, st := range strings.Split(got, ",") {
+				if st != "sent" && st != "delivered" {
+					t.Fatalf("changes %q include %q", got, st)
+				}
 			}
 			return
 		}

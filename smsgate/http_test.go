@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smsgw/smsgw/modem/sim"
+	"github.com/smsgw/smsgw/queue"
 )
 
 // TestHTTPSurface covers what the Go client does not: singular aliases, the local
@@ -310,6 +311,21 @@ func TestHTTPSurface(t *testing.T) {
 		r.json(t, &s)
 		if s.Messages == nil || *s.Messages.LimitValue != 10 || s.Webhooks.SigningKey != nil {
 			t.Errorf("settings %s", r.Body)
+		}
+		// The send intervals and the limit pace the queue's modems.
+		r = e.do(main, "PATCH", "/settings", admin, map[string]any{"messages": map[string]any{"send_interval_min": 2, "send_interval_max": 5}})
+		if r.Status != 200 {
+			t.Errorf("patch intervals: %d %s", r.Status, r.Body)
+		}
+		if p := e.q.Pacing(); p.Limit != 10 || p.Period != time.Hour || p.IntervalMin != 2*time.Second || p.IntervalMax != 5*time.Second {
+			t.Errorf("queue pacing %+v, want 10 per hour, 2-5 s apart", p)
+		}
+		if r := e.do(main, "PATCH", "/settings", admin, map[string]any{"messages": map[string]any{"limit_period": "Disabled",
+			"send_interval_min": 0, "send_interval_max": 0}}); r.Status != 200 {
+			t.Errorf("patch disabled: %d", r.Status)
+		}
+		if p := e.q.Pacing(); p != (queue.Pacing{}) {
+			t.Errorf("pacing after disabling: %+v", p)
 		}
 		if r := e.do(main, "PATCH", "/settings", admin, map[string]any{"messages": map[string]any{"limit_period": "Sometimes"}}); r.Status != 400 {
 			t.Errorf("bad limit_period: %d", r.Status)

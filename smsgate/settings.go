@@ -10,16 +10,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/smsgw/smsgw/queue"
 	"github.com/smsgw/smsgw/store"
 	"github.com/smsgw/smsgw/webhook"
 )
 
 const metaSettings = "smsgate_settings"
 
-// Settings is the part of upstream's DeviceSettings the appliance keeps. webhooks.*
-// and ping.* are honoured; messages.* and logs.* are validated, stored and echoed
-// (rate limits and SIM choice are the modems' configuration here). Other sections
-// (gateway, encryption, receiver) are accepted and ignored.
+// Settings is the part of upstream's DeviceSettings the appliance keeps. webhooks.*,
+// ping.* and messages.send_interval_* / limit_* (through the queue's pacing of every
+// modem) are honoured; the other messages.* keys (SIM choice, processing order, work
+// hours) and logs.* are validated, stored and echoed. Other sections (gateway,
+// encryption, receiver) are accepted and ignored.
 type Settings struct {
 	Messages *SettingsMessages `json:"messages,omitempty"`
 	Webhooks *SettingsWebhooks `json:"webhooks,omitempty"`
@@ -27,7 +29,8 @@ type Settings struct {
 	Logs     *SettingsLogs     `json:"logs,omitempty"`
 }
 
-// SettingsMessages are upstream's messages.* keys (stored, not applied).
+// SettingsMessages are upstream's messages.* keys; the send intervals and the limit are
+// applied (see Settings.pacing), the rest stored.
 type SettingsMessages struct {
 	SendIntervalMin  *int    `json:"send_interval_min,omitempty"`
 	SendIntervalMax  *int    `json:"send_interval_max,omitempty"`
@@ -64,6 +67,35 @@ func (s Settings) signingKey() string {
 		return *s.Webhooks.SigningKey
 	}
 	return ""
+}
+
+// limitPeriods are upstream's limit_period values.
+var limitPeriods = map[string]time.Duration{"PerMinute": time.Minute, "Per30Minutes": 30 * time.Minute,
+	"PerHour": time.Hour, "PerDay": 24 * time.Hour}
+
+// pacing maps messages.send_interval_min/max (seconds between two SMS of a device) and
+// messages.limit_value per limit_period onto the queue's pacing of every modem.
+func (s Settings) pacing() queue.Pacing {
+	var p queue.Pacing
+	m := s.Messages
+	if m == nil {
+		return p
+	}
+	if m.SendIntervalMin != nil {
+		p.IntervalMin = time.Duration(*m.SendIntervalMin) * time.Second
+	}
+	if m.SendIntervalMax != nil {
+		p.IntervalMax = time.Duration(*m.SendIntervalMax) * time.Second
+	}
+	if p.IntervalMax < p.IntervalMin {
+		p.IntervalMax = p.IntervalMin
+	}
+	if m.LimitPeriod != nil && m.LimitValue != nil && *m.LimitValue > 0 {
+		if d, ok := limitPeriods[*m.LimitPeriod]; ok {
+			p.Limit, p.Period = *m.LimitValue, d
+		}
+	}
+	return p
 }
 
 func (s Settings) retryCount() int {
@@ -117,6 +149,7 @@ func (a *API) saveSettings(ctx context.Context, s Settings) error {
 	if err := a.d.DB.SetMeta(ctx, metaSettings, string(b)); err != nil {
 		return err
 	}
+	a.d.Queue.SetPacing(s.pacing())
 	return a.d.DB.SetSMSGateWebhookPolicy(ctx, s.signingKey(), s.retryCount())
 }
 

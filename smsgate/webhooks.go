@@ -305,6 +305,12 @@ func (a *API) forwardInbound(ctx context.Context) error {
 // event or a restart delays a webhook, never loses it), records when devices were
 // last seen, and sends system:ping when it is due.
 func (a *API) Run(ctx context.Context) error {
+	// Settings stored by an earlier run pace the queue from the start.
+	if s, err := a.settings(ctx); err == nil {
+		a.d.Queue.SetPacing(s.pacing())
+	} else if ctx.Err() == nil {
+		a.log.Warn("load SMSGate settings", "error", err)
+	}
 	var ch <-chan event.Event
 	if a.d.Bus != nil {
 		sub := a.d.Bus.Subscribe(1024, func(e event.Event) bool {
