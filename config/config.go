@@ -59,6 +59,9 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is text or json.
 	Format string `yaml:"format"`
+	// EventLogDays is how long the operational event log (modem states, failed
+	// deliveries, system alerts) is kept in the database.
+	EventLogDays int `yaml:"event_log_days"`
 }
 
 // HTTP configures the HTTP server.
@@ -285,7 +288,7 @@ func Default() Config {
 	return Config{
 		Listen:   ":8080",
 		StateDir: "/var/lib/smsgw",
-		Log:      Log{Level: "info", Format: "text"},
+		Log:      Log{Level: "info", Format: "text", EventLogDays: 30},
 		HTTP: HTTP{
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,

@@ -79,6 +79,9 @@ func (c *Config) Validate() error {
 	default:
 		add("log.level", fmt.Sprintf("%q is not a log level", c.Log.Level), "use debug, info, warn or error")
 	}
+	if c.Log.EventLogDays < 1 {
+		add("log.event_log_days", fmt.Sprintf("%d is too short", c.Log.EventLogDays), "keep the event log at least 1 day (30 is the default)")
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -590,88 +589,6 @@ func (db *DB) InboundMessages(ctx context.Context, f InboundFilter) ([]Message, 
 		out = append(out, m)
 	}
 	return out, total, rows.Err()
-}
-
-// LogLine is one line of the appliance's event log as the SMSGate /logs endpoint shows
-// it: system alerts fired and cleared, and outbound messages that failed.
-type LogLine struct {
-	ID      int64  // unique across both sources
-	Level   string // info, warning, critical
-	Module  string
-	Message string
-	Context map[string]any
-	At      time.Time
-}
-
-// LogLines returns the event log between from and to (oldest first), at most limit lines.
-func (db *DB) LogLines(ctx context.Context, from, to time.Time, limit int) ([]LogLine, error) {
-	if limit <= 0 || limit > 5000 {
-		limit = 1000
-	}
-	var out []LogLine
-	rows, err := db.r.QueryContext(ctx, `SELECT id, check_name, subject, severity, message, 'fired', fired_at FROM system_alerts
-		WHERE fired_at >= ? AND fired_at < ?
-		UNION ALL SELECT id, check_name, subject, 'info', message, 'cleared', cleared_at FROM system_alerts
-		WHERE cleared_at IS NOT NULL AND cleared_at >= ? AND cleared_at < ?
-		ORDER BY 7 LIMIT ?`, FormatTime(from), FormatTime(to), FormatTime(from), FormatTime(to), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: log lines: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l LogLine
-		var check, subject, what, at string
-		if err := rows.Scan(&l.ID, &check, &subject, &l.Level, &l.Message, &what, &at); err != nil {
-			return nil, fmt.Errorf("store: log lines: %w", err)
-		}
-		if l.At, err = ParseTime(at); err != nil {
-			return nil, err
-		}
-		l.Module = "system"
-		l.Context = map[string]any{"check": check, "subject": subject, "event": what}
-		l.ID *= 4
-		if what == "cleared" {
-			l.Message = "cleared: " + l.Message
-			l.ID++
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: log lines: %w", err)
-	}
-	rows2, err := db.r.QueryContext(ctx, `SELECT id, uid, peer, modem, error, updated_at FROM messages
-		WHERE direction = 'out' AND status IN ('failed', 'expired') AND updated_at >= ? AND updated_at < ?
-		ORDER BY updated_at LIMIT ?`, FormatTime(from), FormatTime(to), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: log lines: %w", err)
-	}
-	defer rows2.Close()
-	for rows2.Next() {
-		var l LogLine
-		var uid, peer, modem, errText, at string
-		if err := rows2.Scan(&l.ID, &uid, &peer, &modem, &errText, &at); err != nil {
-			return nil, fmt.Errorf("store: log lines: %w", err)
-		}
-		if l.At, err = ParseTime(at); err != nil {
-			return nil, err
-		}
-		l.ID = l.ID*4 + 2
-		l.Level, l.Module = "warning", "messages"
-		l.Message = "message " + uid + " failed"
-		if errText != "" {
-			l.Message += ": " + errText
-		}
-		l.Context = map[string]any{"message": uid, "modem": modem}
-		out = append(out, l)
-	}
-	if err := rows2.Err(); err != nil {
-		return nil, fmt.Errorf("store: log lines: %w", err)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }
 
 // InboundAfter returns up to limit inbound messages with ids above afterID, in id order.

@@ -203,7 +203,7 @@ func matchFound(found []modem.Found, imei, usbSerial string) []string {
 
 // newSession builds the supervised session of one modem, whose inbound messages are
 // committed raw before the modem deletes them.
-func newSession(cfg config.Config, s modemSpec, db *store.DB, rt *router.Router, metrics *modem.Metrics, log *slog.Logger) *modem.Session {
+func newSession(cfg config.Config, s modemSpec, db *store.DB, rt *router.Router, metrics *modem.Metrics, onEvent func(modem.Event), log *slog.Logger) *modem.Session {
 	handler := func(ctx context.Context, in modem.Inbound) error {
 		_, err := db.InsertInboundPDU(ctx, store.InboundPDU{Modem: in.Modem, IMEI: in.IMEI, IMSI: in.IMSI,
 			Storage: in.Storage, Index: in.Index, PDU: in.PDU})
@@ -231,5 +231,5 @@ func newSession(cfg config.Config, s modemSpec, db *store.DB, rt *router.Router,
 			return unlock, true
 		},
 	}
-	return modem.NewSession(mc, log.With("component", "modem"), handler, nil, metrics)
+	return modem.NewSession(mc, log.With("component", "modem"), handler, onEvent, metrics)
 }

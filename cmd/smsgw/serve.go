@@ -69,6 +69,7 @@ type gateway struct {
 	q        *queue.Queue
 	rt       *router.Router
 	sessions []*modem.Session
+	journal  *journal // the operational event log (eventlog.go)
 	routes   []queue.Route
 	farm     *sim.Farm
 	api      *apiWiring     // auth, webhooks, REST API (api_wiring.go)
@@ -108,6 +109,7 @@ func runGateway(ctx context.Context, e env, cfg config.Config, opts gatewayOptio
 
 	workers := []component{
 		{"router", g.rt.Run},
+		{"event log", g.journal.Run},
 		{"queue", func(ctx context.Context) error { return g.q.Run(ctx, g.routes) }},
 		{"watchdog", func(ctx context.Context) error { return watchdog(ctx, log, g.db.Ping) }},
 		{"webhooks", g.api.webhooks.Run},
@@ -196,9 +198,10 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 		return nil, err
 	}
 	g.rt = newRouter(cfg, db, g.bus, g.q, specs, log.With("component", "router"))
+	g.journal = newJournal(db, g.bus, log.With("component", "eventlog"), time.Duration(cfg.Log.EventLogDays)*24*time.Hour)
 	metrics := modem.NewMetrics(g.reg)
 	for _, spec := range specs {
-		s := newSession(cfg, spec, db, g.rt, metrics, log)
+		s := newSession(cfg, spec, db, g.rt, metrics, g.journal.modemEvent, log)
 		g.sessions = append(g.sessions, s)
 		line := spec.line
 		if line == "" {
