@@ -64,7 +64,7 @@ type opts struct {
 func main() {
 	log.SetFlags(log.Ltime)
 	dir := flag.String("dir", "send", "send or recv")
-	lat := flag.String("latency", "instant", "instant or realistic")
+	lat := flag.String("latency", "instant", "instant, realistic or fixed4")
 	messages := flag.Int("messages", 500, "messages per run")
 	runs := flag.Int("runs", 3, "runs per tool")
 	tools := flag.String("tools", "smsgw,smstools,gammu", "tools to run, in order")
@@ -170,7 +170,15 @@ func workload(n int) []message {
 	return out
 }
 
+// latency returns a profile by name: instant, realistic (2–6 s per AT+CMGS, drawn at
+// random), or fixed4 (realistic command latency, exactly 4 s per AT+CMGS, so every tool
+// gets the same modem time and differences are the tools' own overhead).
 func latency(name string) sim.Latency {
+	if name == "fixed4" {
+		l := sim.LatencyRealistic()
+		l.Send = sim.Fixed(4 * time.Second)
+		return l
+	}
 	l, ok := sim.LatencyByName(name)
 	if !ok {
 		log.Fatalf("latency %q: want instant or realistic", name)
