@@ -76,6 +76,7 @@ bench-peers:
 	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir send -latency instant -messages $(BENCH_MESSAGES) -runs $(BENCH_RUNS)
 	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir recv -latency instant -messages $(BENCH_MESSAGES) -runs $(BENCH_RUNS)
 	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir send -latency realistic -messages $(BENCH_REALISTIC) -runs $(BENCH_RUNS)
+	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir send -latency fixed4 -messages $(BENCH_REALISTIC) -runs $(BENCH_RUNS)
 	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/peers.jsonl -dir recv -latency realistic -messages 100 -runs $(BENCH_RUNS)
 	$(GO) run ./bench/peers -smsgw $(BENCH_OUT)/smsgw -out $(BENCH_OUT)/scaling.jsonl -scaling 1,2,4,8,16 -per-modem 10 -runs $(BENCH_RUNS)
 
