@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/smsgw/smsgw/bench/internal/harness"
@@ -435,7 +434,7 @@ func unplug(c common, cycles int) bool {
 		}
 	}()
 	m := farm.Modems[0]
-	var rec, rebind []float64
+	var rec []float64
 	pathsSeen := map[string]bool{m.Path(): true}
 	failures := 0
 	for k := range cycles {
@@ -460,7 +459,6 @@ func unplug(c common, cycles int) bool {
 			continue
 		}
 		rec = append(rec, d.Seconds())
-		_ = rebind
 		if (k+1)%20 == 0 {
 			s := harness.Summarize(rec)
 			log.Printf("unplug: %d/%d cycles, recovery p50 %.2fs p95 %.2fs max %.2fs", k+1, cycles, s.Median, s.P95, s.Max)
@@ -563,13 +561,11 @@ func hung(c common, cycles int) bool {
 				// Before: the 15 s before the hang, when both modems were already busy.
 				r.otherBefore = float64(sentBy(other, t0.Add(-15*time.Second))-sentBy(other, t0)) / 15
 			}
-			t1 := time.Now()
 			m.SetFault(sim.Fault{})
 			d, ok = harness.WaitFor(5*time.Minute, 50*time.Millisecond, func() bool { return harness.ModemUp(ctx, g.port, m.Name()) })
 			if !ok {
 				log.Printf("hung (loaded=%v) cycle %d: not recovered within 5 min", loaded, k)
 			}
-			_ = t1
 			r.recover = d.Seconds()
 			results = append(results, r)
 			log.Printf("hung loaded=%v cycle %d: detected %.1fs, recovered %.1fs, other modem %.2f→%.2f msg/s", loaded, k, r.detect, r.recover, r.otherBefore, r.otherDuring)
@@ -784,7 +780,6 @@ func soak(c common, d, faultEvery, sample time.Duration, csvPath string) bool {
 		wal        int64
 	}
 	var samples []smp
-	var clear []func()
 	i := 0
 	for time.Since(start) < d {
 		time.Sleep(time.Until(start.Add(time.Duration(i+1) * time.Second)))
@@ -851,9 +846,6 @@ func soak(c common, d, faultEvery, sample time.Duration, csvPath string) bool {
 			}
 		}
 	}
-	for _, f := range clear {
-		f()
-	}
 	for _, m := range farm.Modems {
 		m.SetFault(sim.Fault{})
 	}
@@ -907,6 +899,5 @@ func soak(c common, d, faultEvery, sample time.Duration, csvPath string) bool {
 	if !settled {
 		fmt.Println("\nNot every outbound message was settled 5 minutes after the end.")
 	}
-	_ = syscall.SIGTERM
 	return o.lost == 0 && o.dup == 0 && inLost == 0 && inDup == 0
 }
