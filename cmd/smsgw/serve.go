@@ -157,10 +157,13 @@ func openGateway(ctx context.Context, cfg config.Config, opts gatewayOptions, lo
 	if err != nil {
 		return nil, err
 	}
-	g = &gateway{cfg: cfg, log: log, db: db}
+	// Close over gw, not the named result: `return nil, err` sets g to nil before the
+	// deferred cleanup runs.
+	gw := &gateway{cfg: cfg, log: log, db: db}
+	g = gw
 	defer func() {
 		if err != nil {
-			g.close()
+			gw.close()
 		}
 	}()
 	if err := db.Migrate(ctx); err != nil {
