@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warthog618/modem/at"
@@ -196,6 +197,9 @@ type conn struct {
 	suspect chan struct{}
 	cmms    bool
 	mems    []string // readable storages
+	// stalled is set when a command timed out: later commands fail at once instead of
+	// each waiting its own timeout, so the probe runs within one timeout, not five.
+	stalled atomic.Bool
 }
 
 type noteKind int
@@ -538,10 +542,14 @@ func (s *Session) cmdTimeout(ctx context.Context, c *conn, command string, d tim
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if c.stalled.Load() {
+		return nil, fmt.Errorf("AT%s: %w (an earlier command timed out; waiting for the probe)", command, at.ErrDeadlineExceeded)
+	}
 	start := time.Now()
 	info, err := c.at.Command(command, at.WithTimeout(timeout(ctx, d)))
 	s.metrics.command(s.cfg.Name, cmdName(command), err, time.Since(start))
 	if errors.Is(err, at.ErrDeadlineExceeded) {
+		c.stalled.Store(true)
 		c.markSuspect()
 	}
 	if err != nil {
@@ -836,6 +844,7 @@ func (s *Session) probe(ctx context.Context, c *conn) error {
 	if !sleep(ctx, s.cfg.QuietTime) {
 		return ctx.Err()
 	}
+	c.stalled.Store(false)
 	for range 2 {
 		if _, err := s.cmdTimeout(ctx, c, "", 5*time.Second); err == nil {
 			// Alive again: drain the suspect flag set by the probe itself, re-init.
@@ -1038,6 +1047,10 @@ func (s *Session) Send(ctx context.Context, pdu sms.PDU, more bool) (int, error)
 	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if c.stalled.Load() {
+		err := fmt.Errorf("modem %s: %w: a command timed out and the modem is being probed", s.cfg.Name, ErrNotReady)
+		return 0, &SendError{Class: Temporary, Code: -1, Reason: err.Error(), Err: err}
+	}
 	if c.cmms {
 		mode := "0"
 		if more {
@@ -1054,6 +1067,7 @@ func (s *Session) Send(ctx context.Context, pdu sms.PDU, more bool) (int, error)
 		se := classifySend(err, sent)
 		s.metrics.sendResult(s.cfg.Name, se.Class)
 		if errors.Is(err, at.ErrDeadlineExceeded) {
+			c.stalled.Store(true)
 			c.markSuspect()
 		}
 		if se.Code == 330 {
