@@ -453,6 +453,16 @@ func (a *API) hooks() (*webhook.Service, error) {
 	return a.d.Webhooks, nil
 }
 
+// hookByPath returns the webhook service and the {id} of the request's path.
+func (a *API) hookByPath(r *http.Request) (*webhook.Service, int64, error) {
+	s, err := a.hooks()
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := pathID(r, "id")
+	return s, id, err
+}
+
 func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	s, err := a.hooks()
 	if err != nil {
@@ -495,11 +505,7 @@ func (a *API) eventTypes(w http.ResponseWriter, r *http.Request, _ auth.Principa
 }
 
 func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
@@ -512,11 +518,7 @@ func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, _ auth.Principa
 }
 
 func (a *API) updateWebhook(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
@@ -533,11 +535,7 @@ func (a *API) updateWebhook(w http.ResponseWriter, r *http.Request, _ auth.Princ
 }
 
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
@@ -549,11 +547,7 @@ func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, _ auth.Princ
 }
 
 func (a *API) pingWebhook(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
@@ -566,11 +560,7 @@ func (a *API) pingWebhook(w http.ResponseWriter, r *http.Request, _ auth.Princip
 }
 
 func (a *API) replayWebhook(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
@@ -587,11 +577,7 @@ func (a *API) replayWebhook(w http.ResponseWriter, r *http.Request, _ auth.Princ
 }
 
 func (a *API) deliveries(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
@@ -622,11 +608,7 @@ type deliveryView struct {
 }
 
 func (a *API) delivery(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
@@ -646,11 +628,7 @@ func (a *API) delivery(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 }
 
 func (a *API) redeliver(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	s, err := a.hooks()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	s, id, err := a.hookByPath(r)
 	if err != nil {
 		return err
 	}
